@@ -1,0 +1,34 @@
+// Runs code as an unprivileged user, by number: no /etc/passwd lookup, so it
+// works in a bare initramfs. Tests for EACCES/EPERM fork a child, drop to
+// uid/gid 65534 (nobody/nogroup by convention) and check from there.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "shmconform/child.h"
+
+namespace shmconform {
+
+inline constexpr uid_t kUnprivilegedUid = 65534;
+inline constexpr gid_t kUnprivilegedGid = 65534;
+
+// nullopt when this process can switch to another uid/gid (probed once, by
+// trying it in a child); otherwise the reason, for GTEST_SKIP.
+const std::optional<std::string>& WhyCannotChangeUid();
+
+// Forks; the child drops supplementary groups, then gid, then uid (so no
+// capability survives), verifies the switch, and runs the body as in
+// RunInChild. The outcome is the child's.
+ChildOutcome RunAsUser(const std::function<void()>& body, uid_t uid = kUnprivilegedUid,
+                       gid_t gid = kUnprivilegedGid);
+
+}  // namespace shmconform
+
+#define SKIP_UNLESS_CAN_CHANGE_UID()                                       \
+  do {                                                                     \
+    if (const auto& why = ::shmconform::WhyCannotChangeUid(); why) GTEST_SKIP() << *why; \
+  } while (0)

@@ -1,0 +1,243 @@
+#include "shmconform/child.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+
+#include "shmconform/errno_names.h"
+
+namespace shmconform {
+namespace {
+
+// One fixed-size record per event, written with a single write(2) of less
+// than PIPE_BUF bytes, so it arrives whole.
+struct Record {
+  static constexpr std::uint32_t kMagic = 0x53484d43;  // "SHMC"
+  enum Type : std::uint32_t { kFault = 1, kCheckFailed = 2 };
+  std::uint32_t magic;
+  std::uint32_t type;
+  std::int32_t signo;
+  std::int32_t si_code;
+  std::uint64_t address;
+  char text[232];
+};
+static_assert(sizeof(Record) <= PIPE_BUF);
+
+int g_report_fd = -1;
+alignas(16) char g_alt_stack[64 * 1024];
+
+void FaultRecorder(int sig, siginfo_t* info, void*) {
+  Record r{};
+  r.magic = Record::kMagic;
+  r.type = Record::kFault;
+  r.signo = sig;
+  r.si_code = info->si_code;
+  r.address = reinterpret_cast<std::uintptr_t>(info->si_addr);
+  if (g_report_fd >= 0) (void)!write(g_report_fd, &r, sizeof r);
+  // SA_RESETHAND restored the default action. A fault re-executes the access
+  // on return and now kills the child with the same signal; a signal sent by
+  // a process would not recur, so send it again.
+  if (info->si_code <= 0) raise(sig);
+}
+
+// Async-signal-safe string building for the child side.
+void Append(char* buf, size_t cap, const char* s) {
+  size_t len = strnlen(buf, cap);
+  while (*s && len + 1 < cap) buf[len++] = *s++;
+  buf[len] = '\0';
+}
+
+void AppendInt(char* buf, size_t cap, long value) {
+  char digits[24];
+  int n = 0;
+  unsigned long v = value < 0 ? -static_cast<unsigned long>(value) : value;
+  do {
+    digits[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  if (value < 0) digits[n++] = '-';
+  char out[24];
+  for (int i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
+  out[n] = '\0';
+  Append(buf, cap, out);
+}
+
+std::string Hex(std::uintptr_t value) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%#lx", static_cast<unsigned long>(value));
+  return buf;
+}
+
+}  // namespace
+
+void InstallChildRecorder(int report_fd) {
+  g_report_fd = report_fd;
+  stack_t ss{};
+  ss.ss_sp = g_alt_stack;
+  ss.ss_size = sizeof g_alt_stack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa{};
+  sa.sa_sigaction = FaultRecorder;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &sa, nullptr);
+}
+
+void ChildCheckFailed(const char* file, int line, const char* what, int err) {
+  Record r{};
+  r.magic = Record::kMagic;
+  r.type = Record::kCheckFailed;
+  const char* base = strrchr(file, '/');
+  Append(r.text, sizeof r.text, base ? base + 1 : file);
+  Append(r.text, sizeof r.text, ":");
+  AppendInt(r.text, sizeof r.text, line);
+  Append(r.text, sizeof r.text, ": ");
+  Append(r.text, sizeof r.text, what);
+  if (err != 0) {
+    Append(r.text, sizeof r.text, " (errno ");
+    const char* name = strerrorname_np(err);
+    if (name) Append(r.text, sizeof r.text, name); else AppendInt(r.text, sizeof r.text, err);
+    Append(r.text, sizeof r.text, ")");
+  }
+  if (g_report_fd >= 0) (void)!write(g_report_fd, &r, sizeof r);
+  _exit(kChildCheckFailedExit);
+}
+
+ChildOutcome WaitForChild(pid_t pid, int report_fd) {
+  ChildOutcome outcome;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status)) {
+    outcome.ending = ChildOutcome::Ending::kKilled;
+    outcome.signal = WTERMSIG(status);
+  } else {
+    outcome.exit_code = WEXITSTATUS(status);
+  }
+  // The child is gone, so everything it wrote is in the pipe; grandchildren
+  // may still hold the write end, so never wait for end-of-file.
+  fcntl(report_fd, F_SETFL, fcntl(report_fd, F_GETFL) | O_NONBLOCK);
+  Record r;
+  while (read(report_fd, &r, sizeof r) == static_cast<ssize_t>(sizeof r)) {
+    if (r.magic != Record::kMagic) break;
+    if (r.type == Record::kFault && !outcome.has_siginfo) {
+      outcome.has_siginfo = true;
+      outcome.si_code = r.si_code;
+      outcome.fault_address = r.address;
+      if (!outcome.killed()) outcome.signal = r.signo;
+    } else if (r.type == Record::kCheckFailed) {
+      r.text[sizeof r.text - 1] = '\0';
+      outcome.check_failure = r.text;
+    }
+  }
+  close(report_fd);
+  return outcome;
+}
+
+ChildOutcome RunInChild(const std::function<void()>& body) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    ChildOutcome failed;
+    failed.exit_code = -1;
+    failed.check_failure = "pipe2 failed: " + DescribeErrno(errno);
+    return failed;
+  }
+  // Buffered output would otherwise be written twice, once by each process.
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    ChildOutcome failed;
+    failed.exit_code = -1;
+    failed.check_failure = "fork failed: " + DescribeErrno(errno);
+    return failed;
+  }
+  if (pid == 0) {
+    close(fds[0]);
+    InstallChildRecorder(fds[1]);
+    body();
+    _exit(0);
+  }
+  close(fds[1]);
+  return WaitForChild(pid, fds[0]);
+}
+
+std::string ChildOutcome::Describe() const {
+  std::ostringstream os;
+  if (killed()) {
+    os << "killed by " << SignalName(signal);
+    if (has_siginfo) os << " (" << SiCodeName(signal, si_code) << " at " << Hex(fault_address) << ")";
+  } else {
+    os << "exited with code " << exit_code;
+    if (has_siginfo) {
+      os << " after catching " << SignalName(signal) << " (" << SiCodeName(signal, si_code) << " at "
+         << Hex(fault_address) << ")";
+    }
+  }
+  if (!check_failure.empty()) os << "; child check failed: " << check_failure;
+  return os.str();
+}
+
+void PrintTo(const ChildOutcome& outcome, std::ostream* os) { *os << outcome.Describe(); }
+
+namespace {
+
+class OutcomeMatcher : public ::testing::MatcherInterface<const ChildOutcome&> {
+ public:
+  OutcomeMatcher(std::string description, std::function<bool(const ChildOutcome&)> pred)
+      : description_(std::move(description)), pred_(std::move(pred)) {}
+  bool MatchAndExplain(const ChildOutcome& outcome, ::testing::MatchResultListener* listener) const override {
+    *listener << "the child " << outcome.Describe();
+    return pred_(outcome);
+  }
+  void DescribeTo(std::ostream* os) const override { *os << description_; }
+  void DescribeNegationTo(std::ostream* os) const override { *os << "not " << description_; }
+
+ private:
+  std::string description_;
+  std::function<bool(const ChildOutcome&)> pred_;
+};
+
+}  // namespace
+
+::testing::Matcher<const ChildOutcome&> ExitedWithCode(int code) {
+  return ::testing::MakeMatcher(new OutcomeMatcher("exited with code " + std::to_string(code),
+                                                   [code](const ChildOutcome& o) {
+                                                     return o.exited() && o.exit_code == code;
+                                                   }));
+}
+
+::testing::Matcher<const ChildOutcome&> KilledBySignal(int signal) {
+  return ::testing::MakeMatcher(new OutcomeMatcher("killed by " + SignalName(signal),
+                                                   [signal](const ChildOutcome& o) {
+                                                     return o.killed() && o.signal == signal;
+                                                   }));
+}
+
+::testing::Matcher<const ChildOutcome&> FaultedWith(int signal, int si_code) {
+  return ::testing::MakeMatcher(new OutcomeMatcher(
+      "killed by " + SignalName(signal) + " with " + SiCodeName(signal, si_code),
+      [signal, si_code](const ChildOutcome& o) {
+        return o.killed() && o.signal == signal && o.has_siginfo && o.si_code == si_code;
+      }));
+}
+
+::testing::Matcher<const ChildOutcome&> FaultedWith(int signal, int si_code, const volatile void* address) {
+  const auto addr = reinterpret_cast<std::uintptr_t>(address);
+  return ::testing::MakeMatcher(new OutcomeMatcher(
+      "killed by " + SignalName(signal) + " with " + SiCodeName(signal, si_code) + " at " + Hex(addr),
+      [signal, si_code, addr](const ChildOutcome& o) {
+        return o.killed() && o.signal == signal && o.has_siginfo && o.si_code == si_code &&
+               o.fault_address == addr;
+      }));
+}
+
+}  // namespace shmconform

@@ -1,0 +1,223 @@
+#include "shmconform/owners.h"
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "shmconform/unique_names.h"
+
+namespace shmconform {
+
+Cleanup& Cleanup::operator=(Cleanup&& other) noexcept {
+  if (this != &other) {
+    Run();
+    fn_ = std::exchange(other.fn_, nullptr);
+  }
+  return *this;
+}
+
+void Cleanup::Run() {
+  if (auto fn = std::exchange(fn_, nullptr)) fn();
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) close(fd_);
+  fd_ = fd;
+}
+
+SysResult<UniqueFd> Open(const std::string& path, int flags, mode_t mode) {
+  const int fd = open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return SysResult<UniqueFd>::Error(errno, "open(" + path + ")");
+  return SysResult<UniqueFd>::Ok(UniqueFd(fd));
+}
+
+SysResult<SysvSegment> SysvSegment::Create(key_t key, size_t size, int shmflg) {
+  const int id = shmget(key, size, shmflg);
+  if (id < 0) {
+    char what[96];
+    std::snprintf(what, sizeof what, "shmget(%#x, %zu, %#o)", static_cast<unsigned>(key), size,
+                  static_cast<unsigned>(shmflg));
+    return SysResult<SysvSegment>::Error(errno, what);
+  }
+  return SysResult<SysvSegment>::Ok(SysvSegment(id));
+}
+
+SysvSegment& SysvSegment::operator=(SysvSegment&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+void SysvSegment::reset(int id) {
+  // EINVAL/EIDRM: a test already removed it, which is fine.
+  if (id_ >= 0) shmctl(id_, IPC_RMID, nullptr);
+  id_ = id;
+}
+
+SysResult<ShmAttachment> ShmAttachment::Attach(int shmid, const void* addr, int shmflg) {
+  void* p = shmat(shmid, addr, shmflg);
+  if (p == reinterpret_cast<void*>(-1)) {
+    char what[96];
+    std::snprintf(what, sizeof what, "shmat(%d, %p, %#x)", shmid, addr, static_cast<unsigned>(shmflg));
+    return SysResult<ShmAttachment>::Error(errno, what);
+  }
+  return SysResult<ShmAttachment>::Ok(ShmAttachment(p));
+}
+
+ShmAttachment& ShmAttachment::operator=(ShmAttachment&& other) noexcept {
+  if (this != &other) reset(other.release());
+  return *this;
+}
+
+void ShmAttachment::reset(void* addr) {
+  if (addr_) shmdt(addr_);
+  addr_ = addr;
+}
+
+SysResult<Mapping> Mapping::Map(void* addr, size_t length, int prot, int flags, int fd, off_t offset) {
+  void* p = mmap(addr, length, prot, flags, fd, offset);
+  if (p == MAP_FAILED) {
+    char what[128];
+    std::snprintf(what, sizeof what, "mmap(%p, %zu, %#x, %#x, %d, %lld)", addr, length,
+                  static_cast<unsigned>(prot), static_cast<unsigned>(flags), fd, static_cast<long long>(offset));
+    return SysResult<Mapping>::Error(errno, what);
+  }
+  return SysResult<Mapping>::Ok(Mapping(p, length));
+}
+
+SysResult<Mapping> Mapping::Anonymous(size_t length, int prot, int flags) {
+  return Map(nullptr, length, prot, flags | MAP_ANONYMOUS, -1, 0);
+}
+
+Mapping& Mapping::operator=(Mapping&& other) noexcept {
+  if (this != &other) {
+    reset();
+    addr_ = std::exchange(other.addr_, nullptr);
+    length_ = std::exchange(other.length_, 0);
+  }
+  return *this;
+}
+
+void* Mapping::release() {
+  length_ = 0;
+  return std::exchange(addr_, nullptr);
+}
+
+void Mapping::reset() {
+  if (addr_) munmap(addr_, length_);
+  addr_ = nullptr;
+  length_ = 0;
+}
+
+SysResult<PosixShm> PosixShm::Open(const std::string& name, int oflag, mode_t mode) {
+  const int fd = shm_open(name.c_str(), oflag, mode);
+  if (fd < 0) return SysResult<PosixShm>::Error(errno, "shm_open(" + name + ")");
+  return SysResult<PosixShm>::Ok(PosixShm(name, UniqueFd(fd)));
+}
+
+PosixShm& PosixShm::operator=(PosixShm&& other) noexcept {
+  if (this != &other) {
+    reset();
+    name_ = std::exchange(other.name_, {});
+    fd_ = std::move(other.fd_);
+  }
+  return *this;
+}
+
+void PosixShm::reset() {
+  // ENOENT: the test unlinked it itself.
+  if (!name_.empty()) shm_unlink(name_.c_str());
+  name_.clear();
+  fd_.reset();
+}
+
+SysResult<std::string> RunScratchDir() {
+  static std::string dir;
+  if (!dir.empty()) return SysResult<std::string>::Ok(dir);
+  const char* base = std::getenv("SHMCONFORM_TMPDIR");
+  if (!base || !*base) base = std::getenv("TMPDIR");
+  if (!base || !*base) base = "/tmp";
+  std::string path = std::string(base) + "/shmconform." + RunId();
+  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
+    return SysResult<std::string>::Error(errno, "mkdir(" + path + ")");
+  // The scratch directory goes when the process that made it exits; children
+  // (forked or exec'ed) inherit the path but not the duty.
+  static const pid_t owner = getpid();
+  static const std::string to_remove = path;
+  std::atexit([] {
+    if (getpid() == owner) rmdir(to_remove.c_str());
+  });
+  dir = path;
+  return SysResult<std::string>::Ok(dir);
+}
+
+SysResult<TempDir> TempDir::Create() {
+  auto scratch = RunScratchDir();
+  if (!scratch.ok()) return SysResult<TempDir>::Error(scratch.error(), scratch.what());
+  std::string templ = scratch.value() + "/dir.XXXXXX";
+  if (!mkdtemp(templ.data())) return SysResult<TempDir>::Error(errno, "mkdtemp(" + templ + ")");
+  return SysResult<TempDir>::Ok(TempDir(templ));
+}
+
+TempDir& TempDir::operator=(TempDir&& other) noexcept {
+  if (this != &other) {
+    reset();
+    path_ = std::exchange(other.path_, {});
+  }
+  return *this;
+}
+
+void TempDir::reset() {
+  if (!path_.empty()) RemoveTree(path_);
+  path_.clear();
+}
+
+SysResult<TempFile> TempFile::Create(off_t size) {
+  auto scratch = RunScratchDir();
+  if (!scratch.ok()) return SysResult<TempFile>::Error(scratch.error(), scratch.what());
+  std::string templ = scratch.value() + "/file.XXXXXX";
+  const int fd = mkostemp(templ.data(), O_CLOEXEC);
+  if (fd < 0) return SysResult<TempFile>::Error(errno, "mkostemp(" + templ + ")");
+  TempFile file(templ, UniqueFd(fd));
+  if (size > 0 && ftruncate(fd, size) != 0) return SysResult<TempFile>::Error(errno, "ftruncate(" + templ + ")");
+  return SysResult<TempFile>::Ok(std::move(file));
+}
+
+TempFile& TempFile::operator=(TempFile&& other) noexcept {
+  if (this != &other) {
+    reset();
+    path_ = std::exchange(other.path_, {});
+    fd_ = std::move(other.fd_);
+  }
+  return *this;
+}
+
+void TempFile::reset() {
+  if (!path_.empty()) unlink(path_.c_str());
+  path_.clear();
+  fd_.reset();
+}
+
+void RemoveTree(const std::string& path) {
+  nftw(
+      path.c_str(),
+      [](const char* p, const struct stat*, int type, struct FTW*) {
+        if (type == FTW_DP) rmdir(p); else unlink(p);
+        return 0;
+      },
+      16, FTW_DEPTH | FTW_PHYS);
+}
+
+}  // namespace shmconform
