@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "shmconform/errno_names.h"
 
@@ -168,6 +169,75 @@ ChildOutcome RunInChild(const std::function<void()>& body) {
   }
   close(fds[1]);
   return WaitForChild(pid, fds[0]);
+}
+
+AsyncChild AsyncChild::Start(const std::function<void()>& body) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return AsyncChild(-1, -1);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    InstallChildRecorder(fds[1]);
+    body();
+    _exit(0);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return AsyncChild(-1, -1);
+  }
+  return AsyncChild(pid, fds[0]);
+}
+
+AsyncChild::AsyncChild(AsyncChild&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)), report_fd_(std::exchange(other.report_fd_, -1)) {}
+
+AsyncChild::~AsyncChild() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    Wait();
+  }
+}
+
+ChildOutcome AsyncChild::Wait() {
+  if (pid_ <= 0) {
+    ChildOutcome failed;
+    failed.exit_code = -1;
+    failed.check_failure = "the child was never started (fork failed)";
+    return failed;
+  }
+  const ChildOutcome outcome = WaitForChild(std::exchange(pid_, -1), std::exchange(report_fd_, -1));
+  return outcome;
+}
+
+Notification::Notification() {
+  if (pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
+}
+
+Notification::~Notification() {
+  for (int fd : fds_)
+    if (fd >= 0) close(fd);
+}
+
+void Notification::Notify() {
+  const char byte = 1;
+  (void)!write(fds_[1], &byte, 1);
+}
+
+bool Notification::WaitForNotification() {
+  // Our own write end would keep the pipe open forever: a waiter never
+  // notifies through this object, so close it first.
+  if (fds_[1] >= 0) {
+    close(fds_[1]);
+    fds_[1] = -1;
+  }
+  char byte = 0;
+  for (;;) {
+    const ssize_t n = read(fds_[0], &byte, 1);
+    if (n == 1) return true;
+    if (n == 0 || errno != EINTR) return false;
+  }
 }
 
 std::string ChildOutcome::Describe() const {

@@ -33,6 +33,8 @@ bool StartsWith(const char* s, const char* prefix) { return std::strncmp(s, pref
 
 }  // namespace
 
+const std::string& SelfExecutable() { return SelfPath(); }
+
 ScenarioRegistrar::ScenarioRegistrar(const char* name, ScenarioFn fn) { Registry()[name] = fn; }
 
 void RecordSelfPath(const char* argv0) {

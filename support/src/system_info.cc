@@ -99,3 +99,18 @@ std::optional<MapsEntry> FindMapsEntry(const void* addr) {
 }
 
 }  // namespace shmconform
+
+#include <sys/mman.h>
+
+namespace shmconform {
+
+void* FindUnmappedRange(size_t length, size_t alignment) {
+  const size_t hole = length + alignment;
+  void* p = mmap(nullptr, hole, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  munmap(p, hole);
+  const auto base = reinterpret_cast<std::uintptr_t>(p);
+  return reinterpret_cast<void*>((base + alignment - 1) / alignment * alignment);
+}
+
+}  // namespace shmconform

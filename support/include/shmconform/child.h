@@ -39,6 +39,39 @@ inline constexpr int kChildCheckFailedExit = 99;
 
 ChildOutcome RunInChild(const std::function<void()>& body);
 
+// A child that runs concurrently with the test: Start returns at once, Wait
+// gives the outcome. A child never waited for is killed and reaped.
+class AsyncChild {
+ public:
+  static AsyncChild Start(const std::function<void()>& body);
+  AsyncChild(AsyncChild&& other) noexcept;
+  AsyncChild& operator=(AsyncChild&&) = delete;
+  ~AsyncChild();
+  pid_t pid() const { return pid_; }
+  ChildOutcome Wait();
+
+ private:
+  AsyncChild(pid_t pid, int report_fd) : pid_(pid), report_fd_(report_fd) {}
+  pid_t pid_ = -1;
+  int report_fd_ = -1;
+};
+
+// A one-shot event between processes (a pipe): made before fork, Notify()
+// in one process releases WaitForNotification() in another. Async-signal-safe.
+class Notification {
+ public:
+  Notification();
+  ~Notification();
+  Notification(const Notification&) = delete;
+  Notification& operator=(const Notification&) = delete;
+  void Notify();
+  // False if every writer closed without notifying (the other side died).
+  bool WaitForNotification();
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
 // Waits for a child forked elsewhere (e.g. by RunAsUser) whose recorder
 // writes to `report_fd`; closes report_fd.
 ChildOutcome WaitForChild(pid_t pid, int report_fd);

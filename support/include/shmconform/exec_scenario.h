@@ -41,6 +41,8 @@ SysResult<ExecOutcome> RunScenarioInExecKeepingFd(const std::string& name, const
 // a scenario, runs it and stores its exit code. Returns true if it ran one.
 bool DispatchScenario(int argc, char** argv, int* exit_code);
 void RecordSelfPath(const char* argv0);
+// The test binary's own path, for scenarios that exec it again themselves.
+const std::string& SelfExecutable();
 
 }  // namespace shmconform
 

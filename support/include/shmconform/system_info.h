@@ -48,3 +48,12 @@ struct MapsEntry {
 std::optional<MapsEntry> FindMapsEntry(const void* addr);
 
 }  // namespace shmconform
+
+namespace shmconform {
+
+// An address, aligned to `alignment`, where `length` bytes are unmapped right
+// now (found by mapping a larger hole and releasing it). For tests that need
+// to know what lies around an attachment or a MAP_FIXED mapping.
+void* FindUnmappedRange(size_t length, size_t alignment);
+
+}  // namespace shmconform
