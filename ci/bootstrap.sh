@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs the Debian packages shmconform needs, and only those missing.
+# Idempotent and silent when nothing is missing. Not root and something
+# missing: prints the exact apt-get line and exits 1.
+#
+#   ci/bootstrap.sh run    what the main job needs (build, local + UML targets)
+#   ci/bootstrap.sh test   everything the project's own tests use
+set -euo pipefail
+
+profile=${1:-run}
+
+run_packages=(
+  cmake ninja-build g++ libgtest-dev libgmock-dev libbenchmark-dev
+  python3 python3-pytest python3-pytest-timeout python3-jinja2 python3-yaml python3-jsonschema
+  user-mode-linux busybox-static cpio util-linux
+)
+test_packages=(
+  "${run_packages[@]}"
+  python3-pytest-xdist lcov
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu googletest
+  qemu-system-x86 qemu-user bubblewrap openssh-server openssh-client
+  stress-ng chromium fonts-dejavu-core
+)
+
+case "$profile" in
+  run) wanted=("${run_packages[@]}") ;;
+  test) wanted=("${test_packages[@]}") ;;
+  *) echo "bootstrap: unknown profile '$profile' (use: run, test)" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "installed" ] || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+line="apt-get install -y --no-install-recommends ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+  echo "shmconform: missing Debian packages; as root run: $line" >&2
+  exit 1
+fi
+echo "shmconform: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
