@@ -264,8 +264,8 @@ class OutcomeMatcher : public ::testing::MatcherInterface<const ChildOutcome&> {
  public:
   OutcomeMatcher(std::string description, std::function<bool(const ChildOutcome&)> pred)
       : description_(std::move(description)), pred_(std::move(pred)) {}
-  bool MatchAndExplain(const ChildOutcome& outcome, ::testing::MatchResultListener* listener) const override {
-    *listener << "the child " << outcome.Describe();
+  // PrintTo already shows the outcome as "Actual:", so no explanation.
+  bool MatchAndExplain(const ChildOutcome& outcome, ::testing::MatchResultListener*) const override {
     return pred_(outcome);
   }
   void DescribeTo(std::ostream* os) const override { *os << description_; }

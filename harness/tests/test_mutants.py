@@ -1,0 +1,55 @@
+"""Each conformance test can fail: run it with the behaviour it checks broken
+(support/mutants/mutant_shim.cc, LD_PRELOAD'ed) and require a failure.
+
+A row names the mutant, the binary and the gtest filter of the tests that
+must notice it. Add a row when you add a mutant."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from harness.tests.conftest import build_dir
+
+MUTANTS = [
+    ("excl-ignored", "conformance-sysv", "ShmgetTest.ExclusiveCreateOfExistingKeyFailsWithEEXIST"),
+    ("stat-segsz-rounded", "conformance-sysv", "Sizes/ShmgetSizeTest.*:-*OnePage"),
+    ("extra-page-after-segment", "conformance-sysv", "Sizes/ShmgetSizeTest.*"),
+    ("fork-drops-attachments", "conformance-sysv", "LifecycleTest.ForkedChildInheritsAttachmentAtSameAddressSharedBothWays"),
+    ("nattch-inflated", "conformance-sysv", "LifecycleTest.ExecDetaches*:LifecycleTest.ExitDetaches*:LifecycleTest.Forked*"),
+    ("destroy-on-child-exit", "conformance-sysv", "LifecycleTest.ExitDetachesAttachmentsWithoutDestroyingTheSegment"),
+    ("munmap-noop", "conformance-mmap", "MunmapTest.AccessAfterUnmapRaisesSegvMaperrAtTheAddress"),
+    ("private-is-shared", "conformance-mmap", "MmapPrivateTest.*"),
+]
+
+
+def run_filtered(binary: str, gtest_filter: str, tmp_path, mutant: str | None) -> dict[str, bool]:
+    """Test name -> passed, for the tests the filter selects."""
+    shim = build_dir() / "support" / "libshmconform_mutants.so"
+    if not shim.exists():
+        pytest.skip(f"{shim} not built (static builds have no mutant shim)")
+    out = tmp_path / f"{mutant or 'baseline'}.json"
+    env = dict(os.environ)
+    if mutant:
+        env.update(LD_PRELOAD=str(shim), SHMCONFORM_MUTANT=mutant)
+    subprocess.run([str(build_dir() / "conformance" / binary), f"--gtest_filter={gtest_filter}",
+                    f"--gtest_output=json:{out}"], env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=120, check=False)
+    report = json.loads(out.read_text())
+    results = {}
+    for suite in report["testsuites"]:
+        for case in suite["testsuite"]:
+            results[f"{case['classname']}.{case['name']}"] = not case.get("failures") and case.get("result") == "COMPLETED"
+    return results
+
+
+@pytest.mark.parametrize("mutant, binary, gtest_filter", MUTANTS, ids=[m[0] for m in MUTANTS])
+def test_tests_fail_when_their_behaviour_is_broken(mutant, binary, gtest_filter, tmp_path):
+    baseline = run_filtered(binary, gtest_filter, tmp_path, None)
+    assert baseline, f"the filter {gtest_filter} selects no test"
+    assert all(baseline.values()), f"the tests must pass unbroken first: {baseline}"
+    broken = run_filtered(binary, gtest_filter, tmp_path, mutant)
+    survivors = [name for name, passed in broken.items() if passed]
+    assert not survivors, f"these tests did not notice the mutant '{mutant}': {survivors}"
