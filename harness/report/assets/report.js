@@ -1,0 +1,65 @@
+// Filters, search and row expansion for the requirements x targets matrix.
+// A self-check writes its outcome to <body data-selfcheck>, which tests read.
+window.addEventListener("error", function (e) {
+  document.body.setAttribute("data-selfcheck", "error: " + e.message);
+});
+(function () {
+  "use strict";
+  var $ = function (s) { return document.querySelector(s); };
+  var $$ = function (s) { return Array.prototype.slice.call(document.querySelectorAll(s)); };
+  var table = $("#mx");
+  if (!table) { document.body.setAttribute("data-selfcheck", "ok: no matrix"); return; }
+  var rows = $$("#mx tbody tr.req"), areas = $$("#mx tbody tr.area");
+  var q = $("#q"), fs = $("#f-status"), fa = $("#f-area"), fp = $("#f-profile"), ft = $("#f-target");
+  var colStyle = document.createElement("style");
+  document.head.appendChild(colStyle);
+  var FAILING = ["fail", "timeout", "crash", "error", "xpass"];
+
+  function cellHas(cell, status) {
+    var set = cell.split(",");
+    if (status === "failing") return set.some(function (s) { return FAILING.indexOf(s) >= 0; });
+    return set.indexOf(status) >= 0;
+  }
+  function apply() {
+    var text = q.value.trim().toLowerCase(), st = fs.value, ar = fa.value, pr = fp.value, tg = ft.value;
+    var shown = 0, seen = {};
+    rows.forEach(function (tr) {
+      var cells = tr.getAttribute("data-stt").split("|");
+      var idx = tg === "" ? cells.map(function (_, i) { return i; }) : [Number(tg)];
+      var ok = (!ar || tr.getAttribute("data-area") === ar) && (!pr || tr.getAttribute("data-profile") === pr) &&
+        (!text || tr.getAttribute("data-text").indexOf(text) >= 0);
+      if (ok && st) {
+        if (st === "differs") ok = tr.classList.contains("differs");
+        else if (st === "untested") ok = tr.classList.contains("untested");
+        else ok = idx.some(function (i) { return cellHas(cells[i], st); });
+      }
+      tr.hidden = !ok;
+      var d = tr.nextElementSibling;
+      if (d && d.classList.contains("detail")) d.hidden = !ok || d.getAttribute("data-open") !== "1";
+      if (ok) { shown++; seen[tr.getAttribute("data-area")] = 1; }
+    });
+    areas.forEach(function (tr) { tr.hidden = !seen[tr.getAttribute("data-area")]; });
+    colStyle.textContent = tg === "" ? "" : "#mx [data-t]:not([data-t=\"" + tg + "\"]){display:none}";
+    $("#shown").textContent = shown + " of " + rows.length + " requirements";
+  }
+  [q, fs, fa, fp, ft].forEach(function (el) { el.addEventListener("input", apply); el.addEventListener("change", apply); });
+  table.addEventListener("click", function (ev) {
+    var b = ev.target.closest("button.x");
+    if (!b) return;
+    var d = b.closest("tr").nextElementSibling;
+    var open = d.getAttribute("data-open") !== "1";
+    d.setAttribute("data-open", open ? "1" : "0");
+    d.hidden = !open;
+    b.textContent = open ? "\u25be" : "\u25b8";
+    b.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  // A link to #st=failing etc. preselects a filter (used by the verdict cards).
+  function fromHash() {
+    var m = /^#mx:(\w+)(?::(\d+))?$/.exec(location.hash);
+    if (m) { fs.value = m[1]; if (m[2] !== undefined) ft.value = m[2]; apply(); }
+  }
+  window.addEventListener("hashchange", fromHash);
+  fromHash();
+  apply();
+  document.body.setAttribute("data-selfcheck", "ok: " + rows.length + " rows, " + $$("#mx thead th[data-t]").length + " targets");
+})();
