@@ -162,24 +162,26 @@ def matrix(run: model.Run) -> list[Row]:
     return sorted(rows.values(), key=lambda r: (r.rid == UNTAGGED, r.area, r.rid))
 
 
-def _describe(run: model.Run, names: list[str]) -> str:
+def _describe(run: model.Run, names: list[str], labels: bool = True) -> str:
+    if not labels:
+        return ", ".join(names)
     by_name = {t.name: t for t in run.targets}
     return ", ".join(target_label(by_name[n]) if n in by_name else n for n in names)
 
 
-def difference_text(run: model.Run, statuses: dict[str, str]) -> str:
+def difference_text(run: model.Run, statuses: dict[str, str], labels: bool = True) -> str:
     """"passes on local (6.18.0, x86_64); fails on qemu-user:armhf (6.18.0, armv7l): timeout"."""
     passing = [t for t, s in statuses.items() if outcome_class(s) == "pass"]
     failing = [t for t, s in statuses.items() if outcome_class(s) == "fail"]
     skipped = [t for t, s in statuses.items() if outcome_class(s) == "skip"]
     parts = []
-    if passing:
-        parts.append("passes on " + _describe(run, passing))
     if failing:
         kinds = sorted({statuses[t] for t in failing})
-        parts.append("fails on " + _describe(run, failing) + (f" ({', '.join(kinds)})" if kinds != ["fail"] else ""))
+        parts.append("fails on " + _describe(run, failing, labels) + (f" ({', '.join(kinds)})" if kinds != ["fail"] else ""))
+    if passing:
+        parts.append("passes on " + _describe(run, passing, labels))
     if skipped:
-        parts.append("skipped on " + _describe(run, skipped))
+        parts.append("skipped on " + _describe(run, skipped, labels))
     return "; ".join(parts)
 
 

@@ -38,8 +38,8 @@ def _truncate(text: str) -> str:
     return f"{text[:half]}\n… {len(text) - MAX_TEXT} characters omitted (all of it is in report.json) …\n{text[-half:]}"
 
 
-_EXP = re.compile(r"^\s*(Expected|Which is|Value of|Expected equality|  Expected|Whose)\b")
-_ACT = re.compile(r"^\s*(Actual|  Actual|Which is:|actual)\b")
+_EXP = re.compile(r"^\s*(Expected|Expected equality)\b")
+_ACT = re.compile(r"^\s*(Actual|Which is)\b")
 _LOC = re.compile(r"^\S+\.(cc|cpp|h):\d+: ?(Failure|Skipped)?")
 
 
@@ -79,14 +79,20 @@ def _counts(counts: dict[str, int]) -> str:
                       for s in order if counts.get(s))
 
 
+def _profile_badge(v: analysis.Verdict) -> str:
+    """"PASS 375" or "FAIL 2/375": the verdict and how many of the profile's tests fail."""
+    if not v.total:
+        return badge("none", text="no tests")
+    bad = sum(v.counts.get(s, 0) for s in analysis.FAILING)
+    return badge(v.verdict, text=f"{v.verdict} {bad}/{v.total}" if bad else f"{v.verdict} {v.total}")
+
+
 def verdict_cards(run: model.Run) -> str:
     out = []
     for i, t in enumerate(run.targets):
         v = analysis.target_verdict(t)
         prof = analysis.profile_verdicts(run, t)
-        prof_html = " &nbsp; ".join(
-            f'{label} {badge(prof[p].verdict, text=("pass" if prof[p].verdict == "pass" else prof[p].verdict) + (f" {prof[p].total}" if prof[p].total else ""))}'
-            for p, label in (("posix", "POSIX"), ("linux", "Linux")))
+        prof_html = " &nbsp; ".join(f"{label} {_profile_badge(prof[p])}" for p, label in (("posix", "POSIX"), ("linux", "Linux")))
         reasons = f'<div class="reasons">{e("; ".join(v.reasons))}</div>' if v.verdict in ("fail", "broken") else ""
         waived = f'<div class="prof muted">{v.counts["xfail"]} waived failure(s)</div>' if v.counts.get("xfail") else ""
         link = f' <a href="#mx:failing:{i}">show</a>' if v.verdict == "fail" else ""
@@ -130,15 +136,19 @@ def failure_cards(run: model.Run, fails: list[analysis.Failure]) -> str:
         kind = analysis.worst(s for s in statuses.values() if s in analysis.FAILING)
         diff = analysis.difference_text(run, statuses) if len(statuses) > 1 else ""
         blocks = []
+        groups: dict[tuple[str, str, str], list[str]] = {}  # identical failures on several targets: shown once
         for tname in f.failing_targets():
             r = f.results[tname]
+            groups.setdefault((r.status, r.message, r.output), []).append(tname)
+        for (status, message, output), tnames in groups.items():
             out_html = ""
-            if r.output:
-                n = r.output.count("\n") + 1
-                out_html = f'<details><summary>output ({n} line{"s" if n != 1 else ""})</summary><pre>{e(_truncate(r.output))}</pre></details>'
-            blocks.append(f'<div class="ftarget"><b>{e(tname)}</b> {badge(r.status)} '
-                          f'<span class="muted">{r.duration_s:.3f} s</span>'
-                          f'{message_pre(r.message) if r.message else ""}{out_html}</div>')
+            if output:
+                n = output.count("\n") + 1
+                out_html = f'<details><summary>output ({n} line{"s" if n != 1 else ""})</summary><pre>{e(_truncate(output))}</pre></details>'
+            times = ", ".join(f"{f.results[t].duration_s:.3f} s" for t in tnames)
+            blocks.append(f'<div class="ftarget"><b>{", ".join(e(t) for t in tnames)}</b> {badge(status)} '
+                          f'<span class="muted">{times}</span>'
+                          f'{message_pre(message) if message else ""}{out_html}</div>')
         out.append(f'<article class="fcard k-{e(kind)}" id="{anchor(f.test_id)}"><div class="fh">{badge(kind)} '
                    f'{_req_head(run, f.requirements)}</div><div class="fmeta">{_req_meta(run, f)}</div>'
                    + (f'<div class="fdiff">{e(diff)}</div>' if diff else "") + "".join(blocks) + "</article>")
@@ -207,7 +217,7 @@ def matrix(run: model.Run, rows: list[analysis.Row], fail_ids: set[str]) -> str:
             inner = f'<a href="#{anchor(failing.test_id)}">{e(text)}</a>' if failing else e(text)
             cells.append(f'<td class="c s-{w}" data-t="{i}" title="{e(title)}">{inner}</td>')
         differs = r.differs()
-        diff_html = (f'<div class="diff">≠ {e(analysis.difference_text(run, {t.name: r.status(t.name) for t in targets if r.status(t.name)}))}</div>'
+        diff_html = (f'<div class="diff">≠ {e(analysis.difference_text(run, {t.name: r.status(t.name) for t in targets if r.status(t.name)}, labels=False))}</div>'
                      if differs else "")
         classes = "req" + (" differs" if differs else "") + (" untested" if not r.tests else "")
         search = " ".join([r.rid, r.statement, " ".join(r.tests), r.area, r.profile]).lower()

@@ -55,10 +55,17 @@ window.addEventListener("error", function (e) {
   });
   // A link to #st=failing etc. preselects a filter (used by the verdict cards).
   function fromHash() {
-    var m = /^#mx:(\w+)(?::(\d+))?$/.exec(location.hash);
+    var m = /[#;]mx:(\w+)(?::(\d+))?(;|$)/.exec(location.hash);
     if (m) { fs.value = m[1]; if (m[2] !== undefined) ft.value = m[2]; apply(); }
   }
-  window.addEventListener("hashchange", fromHash);
+  // #only=matrix,failures shows just those sections (a link that opens on the matrix).
+  function only() {
+    var m = /[#;]only=([\w,-]+)(;|$)/.exec(location.hash);
+    var keep = m ? m[1].split(",") : null;
+    $$("main > section").forEach(function (s) { s.hidden = keep !== null && keep.indexOf(s.id) < 0; });
+  }
+  window.addEventListener("hashchange", function () { fromHash(); only(); });
+  only();
   fromHash();
   apply();
   document.body.setAttribute("data-selfcheck", "ok: " + rows.length + " rows, " + $$("#mx thead th[data-t]").length + " targets");
