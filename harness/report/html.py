@@ -120,7 +120,9 @@ def _req_meta(run: model.Run, f: analysis.Failure) -> str:
             if s not in sources:
                 sources.append(s)
     src = "; ".join(e(s) for s in sources) or "—"
-    return f'test <code>{e(f.test_id)}</code> · profile {e(", ".join(profiles))} · sources: {src}'
+    binary, _, case = f.test_id.partition(":")
+    return (f'test <code>{e(f.test_id)}</code> · profile {e(", ".join(profiles))} · sources: {src}'
+            f' · rerun: <code>{e(binary)} --gtest_filter={e(case)}</code>')
 
 
 def anchor(test_id: str) -> str:
@@ -210,7 +212,7 @@ def matrix(run: model.Run, rows: list[analysis.Row], fail_ids: set[str]) -> str:
                 continue
             w = analysis.worst(statuses)
             n_bad = sum(1 for x in results if x.status == w)
-            text = LABELS[w] + (f" {n_bad}/{len(results)}" if len(results) > 1 and w != "pass" else
+            text = LABELS.get(w, w or "?") + (f" {n_bad}/{len(results)}" if len(results) > 1 and w != "pass" else
                                 f" ×{len(results)}" if len(results) > 1 else "")
             title = "\n".join(f"{x.suite}.{x.name}: {x.status}" for x in results[:20])
             failing = next((x for x in results if x.status in analysis.FAILING and x.test_id in fail_ids), None)
@@ -307,14 +309,15 @@ def legend(targets: list[model.TargetRun]) -> str:
         f'<span><i style="background:{PALETTE[i % len(PALETTE)]}"></i>{e(t.name)}</span>' for i, t in enumerate(targets)) + "</div>"
 
 
-def bar_chart(title: str, unit: str, higher_better: bool, groups: list[tuple[str, list[tuple[int, float | None]]]]) -> str:
+def bar_chart(title: str, unit: str, higher_better: bool, groups: list[tuple[str, list[tuple[int, float | None]]]],
+              what: str = "") -> str:
     """Horizontal bars, one group per benchmark/scenario, one bar per target (colour = target)."""
     label_w, bar_w, bar_h, gap, top = 300, 460, 13, 9, 24
     vmax = max((v for _, vals in groups for _, v in vals if v), default=0) or 1
     height = top + sum(len(vals) * bar_h + gap for _, vals in groups) + 4
     parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{label_w + bar_w + 90}" height="{height}" '
              f'role="img" aria-label="{e(title)}"><text class="t" x="0" y="14">{e(title)} '
-             f'<tspan class="v">({e(unit)}, {"higher" if higher_better else "lower"} is better)</tspan></text>']
+             f'<tspan class="v">({e(what or unit)}, {"higher" if higher_better else "lower"} is better)</tspan></text>']
     y = top
     for label, vals in groups:
         gh = len(vals) * bar_h
@@ -367,18 +370,28 @@ def bench_section(run: model.Run) -> str:
     if not targets:
         return ""
     per = {i: perf.target_metrics(t) for i, t in targets}
-    names: dict[tuple[str, str], list[str]] = {}
+    # One chart per family with several entries (e.g. sizes); single benchmarks share one chart per metric.
+    order: list[str] = []
     info: dict[str, perf.Metric] = {}
     for i, _ in targets:
         for m in per[i].values():
-            key = (m.family, m.unit)
-            if m.name not in names.setdefault(key, []):
-                names[key].append(m.name)
-            info[m.name] = m
+            if m.name not in info:
+                order.append(m.name)
+                info[m.name] = m
+    family_size: dict[tuple[str, str], int] = {}
+    for n in order:
+        key = (info[n].family, info[n].what)
+        family_size[key] = family_size.get(key, 0) + 1
+    charts_by: dict[tuple[str, str], list[str]] = {}
+    for n in order:
+        m = info[n]
+        title = m.family if family_size[(m.family, m.what)] > 1 else "Other benchmarks"
+        charts_by.setdefault((title, m.what), []).append(n)
     charts = []
-    for (family, unit), ns in sorted(names.items()):
-        groups = [(n, [(i, per[i][n].value if n in per[i] else None) for i, _ in targets]) for n in ns]
-        charts.append(bar_chart(family, unit, info[ns[0]].higher_better, groups))
+    for (title, what), ns in sorted(charts_by.items(), key=lambda kv: (kv[0][0] == "Other benchmarks", kv[0])):
+        groups = [(n[len(title):] if n.startswith(title + "/") else n,
+                   [(i, per[i][n].value if n in per[i] else None) for i, _ in targets]) for n in ns]
+        charts.append(bar_chart(title, info[ns[0]].unit, info[ns[0]].higher_better, groups, what))
     ratio_html = ""
     ratios = {i: perf.ratios(t) for i, t in targets}
     if all(v is None for v in ratios.values()):

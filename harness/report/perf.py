@@ -2,8 +2,9 @@
 
 Benchmarks: TargetRun.benchmarks holds Google Benchmark JSON reports
 ({"context": ..., "benchmarks": [...]}). Each benchmark is charted on one
-metric: bytes_per_second as GiB/s if present, else items_per_second as
-Mitems/s, else real_time as ns per iteration. Ratios to the physical limits
+metric, the first present of: bytes_per_second (as GiB/s), a user counter
+"ns/<unit>" (a cost, lower is better), a user counter "<unit>/s" (a rate),
+items_per_second, real_time (ns per iteration). Ratios to the physical limits
 come from harness.bench_ratios.compute() when that module exists.
 
 Stress: TargetRun.stress holds one dict per scenario as the stress binaries
@@ -27,8 +28,13 @@ class Metric:
     name: str          # benchmark name
     family: str        # name up to the first "/"
     value: float
-    unit: str          # "GiB/s", "Mitems/s", "ns"
+    unit: str          # "GiB/s", "pages/s", "items/s", "ns"
     higher_better: bool
+    label: str = ""    # what the number is, e.g. "ns per page"; defaults to the unit
+
+    @property
+    def what(self) -> str:
+        return self.label or self.unit
 
 
 def _pick_entries(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -51,20 +57,39 @@ def _pick_entries(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return entries
 
 
+_STANDARD = {"name", "family_index", "per_family_instance_index", "run_name", "run_type", "repetitions",
+             "repetition_index", "threads", "iterations", "real_time", "cpu_time", "time_unit", "bytes_per_second",
+             "items_per_second", "label", "aggregate_name", "aggregate_unit", "error_occurred", "error_message"}
+
+
+def _metric(name: str, b: dict[str, Any]) -> Metric | None:
+    family = name.split("/", 1)[0]
+    counters = {k: v for k, v in b.items() if k not in _STANDARD and isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if "bytes_per_second" in b:
+        return Metric(name, family, float(b["bytes_per_second"]) / 2**30, "GiB/s", True)
+    for key, value in sorted(counters.items()):
+        if key.startswith("ns/"):  # a cost per unit, e.g. "ns/page"
+            return Metric(name, family, float(value), "ns", False, f"ns per {key[3:]}")
+    for key, value in sorted(counters.items()):
+        if key.endswith("/s"):  # a rate, e.g. "pages/s"
+            return Metric(name, family, float(value), key, True)
+    if "items_per_second" in b:
+        return Metric(name, family, float(b["items_per_second"]), "items/s", True)
+    if "real_time" in b:
+        scale = _TIME_NS.get(str(b.get("time_unit", "ns")), 1.0)
+        return Metric(name, family, float(b["real_time"]) * scale, "ns", False, "time per operation")
+    return None
+
+
 def metrics(report: dict[str, Any]) -> list[Metric]:
     out = []
     for name, b in _pick_entries(report).items():
-        family = name.split("/", 1)[0]
         try:
-            if "bytes_per_second" in b:
-                out.append(Metric(name, family, float(b["bytes_per_second"]) / 2**30, "GiB/s", True))
-            elif "items_per_second" in b:
-                out.append(Metric(name, family, float(b["items_per_second"]) / 1e6, "Mitems/s", True))
-            elif "real_time" in b:
-                scale = _TIME_NS.get(str(b.get("time_unit", "ns")), 1.0)
-                out.append(Metric(name, family, float(b["real_time"]) * scale, "ns", False))
+            m = _metric(name, b)
         except (TypeError, ValueError):
             continue
+        if m is not None:
+            out.append(m)
     return out
 
 
