@@ -10,9 +10,10 @@ from typing import Any
 
 from harness import model
 from harness.report import document, html, junit, summary, waivers as waivers_mod
-from harness.report.analysis import run_verdict  # noqa: F401  (re-exported for the harness)
-from harness.report.document import SCHEMA_VERSION, ReportError, load  # noqa: F401
+from harness.report.analysis import run_verdict
+from harness.report.document import SCHEMA_VERSION, ReportError, load
 
+__all__ = ["write_all", "load", "run_verdict", "ReportError", "SCHEMA_VERSION", "OUTPUTS"]
 OUTPUTS = ("report.json", "junit.xml", "report.html", "summary.md")
 
 

@@ -214,19 +214,19 @@ def matrix(run: model.Run, rows: list[analysis.Row], fail_ids: set[str]) -> str:
             n_bad = sum(1 for x in results if x.status == w)
             text = LABELS.get(w, w or "?") + (f" {n_bad}/{len(results)}" if len(results) > 1 and w != "pass" else
                                 f" ×{len(results)}" if len(results) > 1 else "")
-            title = "\n".join(f"{x.suite}.{x.name}: {x.status}" for x in results[:20])
+            title = (' title="' + e("\n".join(f"{x.suite}.{x.name}: {x.status}" for x in results[:20])) + '"'
+                     if len(results) > 1 else "")
             failing = next((x for x in results if x.status in analysis.FAILING and x.test_id in fail_ids), None)
             inner = f'<a href="#{anchor(failing.test_id)}">{e(text)}</a>' if failing else e(text)
-            cells.append(f'<td class="c s-{w}" data-t="{i}" title="{e(title)}">{inner}</td>')
+            cells.append(f'<td class="c s-{w}" data-t="{i}"{title}>{inner}</td>')
         differs = r.differs()
         diff_html = (f'<div class="diff">≠ {e(analysis.difference_text(run, {t.name: r.status(t.name) for t in targets if r.status(t.name)}, labels=False))}</div>'
                      if differs else "")
         classes = "req" + (" differs" if differs else "") + (" untested" if not r.tests else "")
-        search = " ".join([r.rid, r.statement, " ".join(r.tests), r.area, r.profile]).lower()
         expander = '<button class="x" aria-expanded="false" title="show tests">▸</button>' if r.tests else ""
         body.append(
             f'<tr class="{classes}" data-area="{e(r.area)}" data-profile="{e(r.profile)}" data-stt="{e("|".join(stt))}" '
-            f'data-text="{e(search)}"><td class="rid">{expander}<code>{e(r.rid)}</code> '
+            f'><td class="rid">{expander}<code>{e(r.rid)}</code> '
             f'<span class="prof">{e(r.profile)}</span><div class="stmt">{e(r.statement)}</div>{diff_html}</td>'
             + "".join(cells) + "</tr>")
         if r.tests:
@@ -245,7 +245,10 @@ def _detail(r: analysis.Row, targets: list[model.TargetRun]) -> str:
             if x is None:
                 cells.append(f'<td data-t="{i}">–</td>')
                 continue
-            first = next((l for l in x.message.splitlines() if l.strip()), "") if x.status != "pass" else ""
+            if x.status == "pass":
+                cells.append(f'<td data-t="{i}" class="s-pass">pass</td>')
+                continue
+            first = next((l for l in x.message.splitlines() if l.strip()), "")
             cells.append(f'<td data-t="{i}">{badge(x.status)} <span class="muted">{e(first[:140])}</span></td>')
         rows.append(f"<tr><td><code>{e(tid)}</code></td>{''.join(cells)}</tr>")
     return f'{src}<table class="tests"><tbody>{"".join(rows)}</tbody></table>'

@@ -450,3 +450,32 @@ def test_report_from_real_gtest_results(conformance_json, tmp_path):
         assert r.name in page
         for rid in r.requirements:
             assert rid in page
+
+
+def test_example_waiver_file_is_valid():
+    ws = waivers.load(ROOT / "reports" / "waivers.example.toml")
+    assert [w.label for w in ws] == ["qemu-user-shmlba", "uml-6.1-rmid-forced"]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: model.Run(run_id="empty", started=""),
+    lambda: model.Run(run_id="broken", started="", targets=[model.TargetRun("uml", "uml", status="broken", error="no such kernel")]),
+    lambda: model.Run(run_id="nocatalog", started="", targets=[model.TargetRun("local", "host", results=[
+        model.TestResult("local", "b", "S", "T", "fail", ["X.Y.Z"], 0.0, "boom"),
+        model.TestResult("local", "b", "S", "U", "pass", [], 0.0)])]),
+    lambda: model.Run(run_id="skips", started="", targets=[model.TargetRun("local", "host", results=[
+        model.TestResult("local", "b", "S", "T", "skip", ["X.Y.Z"], 0.0, "no root")])]),
+])
+def test_degenerate_runs_render(tmp_path, make):
+    run = make()
+    paths = write_all(run, tmp_path)
+    validate(json.loads(paths["report.json"].read_text()))
+    ET.fromstring(paths["junit.xml"].read_bytes())
+    page = paths["report.html"].read_text()
+    assert page.rstrip().endswith("</html>")
+    if run.run_id == "broken":
+        assert "no such kernel" in page and "broken" in paths["summary.md"].read_text()
+    if run.run_id == "nocatalog":
+        assert "(no requirement)" in page and "X.Y.Z" in page
+    if run.run_id == "skips":
+        assert "➖ NONE" in paths["summary.md"].read_text()

@@ -90,12 +90,23 @@ def report(tmp_path_factory) -> pathlib.Path:
     return write_all(run, tmp_path_factory.mktemp("html"))["report.html"]
 
 
-def test_page_runs_its_self_check_without_console_errors(report):
-    proc = chromium("--dump-dom", url=report.as_uri())
+# (fragment, rows shown): each case is one page load, so each also proves the page's self-check ran
+# and that nothing was logged to the console.
+FILTER_CASES = [
+    ("", "502 of 502 requirements"),
+    ("mx:failing", "8 of 502 requirements"),                         # the synthetic run fails 8 tests
+    ("q=behaviour0108holds;mx:failing:4", "1 of 502 requirements"),  # search covers test names; filters combine
+]
+
+
+@pytest.mark.parametrize("fragment, shown", FILTER_CASES)
+def test_page_opens_without_console_errors_and_filters_rows(report, fragment, shown):
+    proc = chromium("--dump-dom", url=report.as_uri() + "#" + fragment)
     m = re.search(r'data-selfcheck="([^"]*)"', proc.stdout)
     assert m, proc.stderr[-2000:]
     assert m.group(1) == "ok: 502 rows, 5 targets"  # also proves the injected <script> did not run
     assert console_errors(proc.stderr) == []
+    assert f'<span id="shown" class="muted">{shown}</span>' in proc.stdout
 
 
 def test_console_error_detection_works(tmp_path):

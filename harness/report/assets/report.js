@@ -10,6 +10,12 @@ window.addEventListener("error", function (e) {
   var table = $("#mx");
   if (!table) { document.body.setAttribute("data-selfcheck", "ok: no matrix"); return; }
   var rows = $$("#mx tbody tr.req"), areas = $$("#mx tbody tr.area");
+  // Search text: the row (id, profile, statement) and its tests (the folded detail row).
+  var texts = rows.map(function (tr) {
+    var d = tr.nextElementSibling, t = tr.cells[0].textContent;
+    if (d && d.classList.contains("detail")) t += " " + d.textContent;
+    return (t + " " + tr.getAttribute("data-area")).toLowerCase();
+  });
   var q = $("#q"), fs = $("#f-status"), fa = $("#f-area"), fp = $("#f-profile"), ft = $("#f-target");
   var colStyle = document.createElement("style");
   document.head.appendChild(colStyle);
@@ -23,11 +29,11 @@ window.addEventListener("error", function (e) {
   function apply() {
     var text = q.value.trim().toLowerCase(), st = fs.value, ar = fa.value, pr = fp.value, tg = ft.value;
     var shown = 0, seen = {};
-    rows.forEach(function (tr) {
+    rows.forEach(function (tr, n) {
       var cells = tr.getAttribute("data-stt").split("|");
       var idx = tg === "" ? cells.map(function (_, i) { return i; }) : [Number(tg)];
       var ok = (!ar || tr.getAttribute("data-area") === ar) && (!pr || tr.getAttribute("data-profile") === pr) &&
-        (!text || tr.getAttribute("data-text").indexOf(text) >= 0);
+        (!text || texts[n].indexOf(text) >= 0);
       if (ok && st) {
         if (st === "differs") ok = tr.classList.contains("differs");
         else if (st === "untested") ok = tr.classList.contains("untested");
@@ -53,10 +59,13 @@ window.addEventListener("error", function (e) {
     b.textContent = open ? "\u25be" : "\u25b8";
     b.setAttribute("aria-expanded", open ? "true" : "false");
   });
-  // A link to #st=failing etc. preselects a filter (used by the verdict cards).
+  // #mx:STATUS[:TARGET] preselects filters (the verdict cards link to #mx:failing:N); #q=TEXT searches.
   function fromHash() {
     var m = /[#;]mx:(\w+)(?::(\d+))?(;|$)/.exec(location.hash);
-    if (m) { fs.value = m[1]; if (m[2] !== undefined) ft.value = m[2]; apply(); }
+    if (m) { fs.value = m[1]; if (m[2] !== undefined) ft.value = m[2]; }
+    var s = /[#;]q=([^;]*)/.exec(location.hash);
+    if (s) q.value = decodeURIComponent(s[1]);
+    apply();
   }
   // #only=matrix,failures shows just those sections (a link that opens on the matrix).
   function only() {
