@@ -95,7 +95,7 @@ def verdict_cards(run: model.Run) -> str:
         prof_html = " &nbsp; ".join(f"{label} {_profile_badge(prof[p])}" for p, label in (("posix", "POSIX"), ("linux", "Linux")))
         reasons = f'<div class="reasons">{e("; ".join(v.reasons))}</div>' if v.verdict in ("fail", "broken") else ""
         waived = f'<div class="prof muted">{v.counts["xfail"]} waived failure(s)</div>' if v.counts.get("xfail") else ""
-        link = f' <a href="#mx:failing:{i}">show</a>' if v.verdict == "fail" else ""
+        link = f'<a href="#mx:failing:{i}">failing rows in the matrix</a>' if v.verdict == "fail" else ""
         out.append(
             f'<div class="card v-{e(v.verdict)}"><div class="card-h"><span class="tname">{e(t.name)}</span>'
             f'{badge(v.verdict, big=True)}</div><div class="kern">{_env_short(t)}</div>{_stack(v.counts)}'
@@ -212,8 +212,9 @@ def matrix(run: model.Run, rows: list[analysis.Row], fail_ids: set[str]) -> str:
                 continue
             w = analysis.worst(statuses)
             n_bad = sum(1 for x in results if x.status == w)
-            text = LABELS.get(w, w or "?") + (f" {n_bad}/{len(results)}" if len(results) > 1 and w != "pass" else
-                                f" ×{len(results)}" if len(results) > 1 else "")
+            text = LABELS.get(w, w or "?")
+            if len(results) > 1:
+                text += f" ×{len(results)}" if n_bad == len(results) else f" {n_bad}/{len(results)}"
             title = (' title="' + e("\n".join(f"{x.suite}.{x.name}: {x.status}" for x in results[:20])) + '"'
                      if len(results) > 1 else "")
             failing = next((x for x in results if x.status in analysis.FAILING and x.test_id in fail_ids), None)

@@ -73,7 +73,11 @@ window.addEventListener("error", function (e) {
     var keep = m ? m[1].split(",") : null;
     $$("main > section").forEach(function (s) { s.hidden = keep !== null && keep.indexOf(s.id) < 0; });
   }
-  window.addEventListener("hashchange", function () { fromHash(); only(); });
+  window.addEventListener("hashchange", function () {
+    fromHash();
+    only();
+    if (/[#;](mx:|q=)/.test(location.hash)) document.getElementById("matrix").scrollIntoView();
+  });
   only();
   fromHash();
   apply();
