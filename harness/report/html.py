@@ -19,6 +19,7 @@ from harness.report.junit import clean
 ASSETS = pathlib.Path(__file__).resolve().parent / "assets"
 PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0")
 MAX_TEXT = 16384  # per message/output shown in the page; report.json keeps everything
+MAX_FULL_FAILURES = 150  # failures shown with their whole message and output
 LABELS = {"pass": "pass", "fail": "fail", "skip": "skip", "xfail": "xfail", "xpass": "xpass",
           "timeout": "timeout", "crash": "crash", "error": "error", "none": "no result", "broken": "broken"}
 
@@ -133,7 +134,8 @@ def failure_cards(run: model.Run, fails: list[analysis.Failure]) -> str:
     if not fails:
         return '<p class="empty">No failures.</p>'
     out = []
-    for f in fails:
+    for n, f in enumerate(fails):
+        full = n < MAX_FULL_FAILURES  # past that, the page stays small: first lines only, the rest is in report.json
         statuses = f.statuses()
         kind = analysis.worst(s for s in statuses.values() if s in analysis.FAILING)
         diff = analysis.difference_text(run, statuses) if len(statuses) > 1 else ""
@@ -144,6 +146,9 @@ def failure_cards(run: model.Run, fails: list[analysis.Failure]) -> str:
             groups.setdefault((r.status, r.message, r.output), []).append(tname)
         for (status, message, output), tnames in groups.items():
             out_html = ""
+            if not full:
+                message = "\n".join(message.splitlines()[:6])
+                output = ""
             if output:
                 n = output.count("\n") + 1
                 out_html = f'<details><summary>output ({n} line{"s" if n != 1 else ""})</summary><pre>{e(_truncate(output))}</pre></details>'

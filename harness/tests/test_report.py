@@ -15,8 +15,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness import catalog, model
-from harness.report import cli, document, html as html_mod, waivers, write_all
+from harness import report
+from harness.report import cli, document, html as html_mod, waivers
 from harness.report.synthetic import make_run
+
+
+def write_all(run, out_dir, waivers_file=None, **kw):
+    """write_all on the run as given: without the local catalog's other requirements."""
+    return report.write_all(run, out_dir, waivers_file, complete_catalog=False, **kw)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "reports" / "report.schema.json").read_text())
@@ -479,3 +485,25 @@ def test_degenerate_runs_render(tmp_path, make):
         assert "(no requirement)" in page and "X.Y.Z" in page
     if run.run_id == "skips":
         assert "➖ NONE" in paths["summary.md"].read_text()
+
+
+def test_write_all_adds_catalog_requirements_no_test_named(tmp_path):
+    """The harness may carry only the requirements its results name; the coverage must still list the rest."""
+    run = small_run()
+    run.targets[0].results = [r for r in run.targets[0].results if r.requirements != ["SYSV.SHMGET.EXCL_EXISTS"]]
+    run.targets[1].results = list(run.targets[0].results)
+    del run.requirements["SYSV.SHMGET.EXCL_EXISTS"]
+    paths = report.write_all(run, tmp_path)
+    known = catalog.load()
+    assert set(known) <= set(run.requirements)
+    assert run.requirements["SYSV.SHMAT.SHMLBA"]["statement"] == "shmat rounds down to SHMLBA with SHM_RND."  # kept
+    assert "SYSV.SHMGET.EXCL_EXISTS" in paths["summary.md"].read_text().split("Requirements without a test:")[1]
+
+
+def test_a_run_where_everything_fails_stays_bounded(tmp_path):
+    run = make_run(5, 500, benchmarks=False)
+    for t in run.targets:
+        for r in t.results:
+            r.status, r.message, r.output = "fail", "Expected: 0\n  Actual: -1\n" + "detail\n" * 50, "x" * 20_000
+    size = len(html_mod.render(run).encode())
+    assert size < 4 * html_mod.MAX_FULL_FAILURES * html_mod.MAX_TEXT  # not 2500 x 20 KB
