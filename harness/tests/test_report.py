@@ -281,6 +281,9 @@ def test_html_shows_failure_with_requirement_difference_and_environment(tmp_path
     assert '<span class="l-act">  Actual: 0x40001000 (not rounded to SHMLBA)</span>' in page
     assert "fails on qemu-user:armhf (6.18.0-1-amd64, armv7l); passes on local (6.18.0-1-amd64, x86_64)" in page
     assert 'id="mx"' in page and page.count('<tr class="req') == 2
+    assert page.count('<tr class="req differs"') == 1  # SHMLBA fails on one target only: highlighted
+    differences = page[page.index('id="differences"'):page.index('id="matrix"')]
+    assert "<code>SYSV.SHMAT.SHMLBA</code>" in differences and "EXCL_EXISTS" not in differences
     assert "armv7l" in page and "Verdict per target" in page
 
 
