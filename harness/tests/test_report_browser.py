@@ -14,13 +14,13 @@ import zlib
 
 import pytest
 
-from harness import report
+from harness import report as report_pkg
 from harness.report.synthetic import make_run
 
 
 def write_all(run, out_dir, waivers_file=None, **kw):
     """write_all on the run as given: without the local catalog's other requirements."""
-    return report.write_all(run, out_dir, waivers_file, complete_catalog=False, **kw)
+    return report_pkg.write_all(run, out_dir, waivers_file, complete_catalog=False, **kw)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")
@@ -91,7 +91,8 @@ def colours(path: pathlib.Path) -> collections.Counter:
 def report(tmp_path_factory) -> pathlib.Path:
     run = make_run(5, 500)
     evil = run.targets[3].results[11]
-    evil.output += "<script>document.body.setAttribute('data-selfcheck','PWNED')</script>"
+    # Were it not escaped, this would run and mark the page (and its image would fetch).
+    evil.output += "<script>document.documentElement.setAttribute('data-pwned','yes')</script><img src=x onerror=1>"
     return write_all(run, tmp_path_factory.mktemp("html"))["report.html"]
 
 
@@ -109,7 +110,8 @@ def test_page_opens_without_console_errors_and_filters_rows(report, fragment, sh
     proc = chromium("--dump-dom", url=report.as_uri() + "#" + fragment)
     m = re.search(r'data-selfcheck="([^"]*)"', proc.stdout)
     assert m, proc.stderr[-2000:]
-    assert m.group(1) == "ok: 502 rows, 5 targets"  # also proves the injected <script> did not run
+    assert m.group(1) == "ok: 502 rows, 5 targets"
+    assert 'data-pwned="yes"' not in proc.stdout and "<img src=" not in proc.stdout  # shown as text, never run
     assert console_errors(proc.stderr) == []
     assert f'<span id="shown" class="muted">{shown}</span>' in proc.stdout
 
