@@ -1,10 +1,13 @@
 // Filters, search and row expansion for the requirements x targets matrix.
 // A self-check writes its outcome to <body data-selfcheck>, which tests read.
 window.addEventListener("error", function (e) {
+  document.body.setAttribute("data-init-ms", String(Math.round(performance.now() - t0)));
+  document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-selfcheck", "error: " + e.message);
 });
 (function () {
   "use strict";
+  var t0 = performance.now();
   var $ = function (s) { return document.querySelector(s); };
   var $$ = function (s) { return Array.prototype.slice.call(document.querySelectorAll(s)); };
   var table = $("#mx");
@@ -81,5 +84,7 @@ window.addEventListener("error", function (e) {
   only();
   fromHash();
   apply();
+  document.body.setAttribute("data-init-ms", String(Math.round(performance.now() - t0)));
+  document.body.setAttribute("data-ready-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-selfcheck", "ok: " + rows.length + " rows, " + $$("#mx thead th[data-t]").length + " targets");
 })();
