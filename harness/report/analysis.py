@@ -9,6 +9,7 @@ import fnmatch
 from typing import Iterable
 
 from harness import model
+from harness.report import perf
 
 # A status that makes a target's verdict "fail". xpass is a stale waiver:
 # the waiver file is wrong and must be fixed, so it fails the gate too.
@@ -82,6 +83,8 @@ def verdict_of(results: list[model.TestResult], target: model.TargetRun | None =
         reasons.append(f"{counts['xpass']} stale waiver(s)")
     if target is not None and target.leftovers:
         reasons.append(f"{len(target.leftovers)} IPC object(s) left behind")
+    if target is not None and perf.failed_stress(target):
+        reasons.append(f"{len(perf.failed_stress(target))} stress scenario(s) failed")
     if reasons:
         return Verdict("fail", counts, reasons)
     if not results:

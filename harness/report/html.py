@@ -367,10 +367,19 @@ def stress_section(run: model.Run) -> str:
             lat = "; ".join(f"{e(op)} p50 {e(perf.fmt(p50, 'ns'))} / p99 {e(perf.fmt(p99, 'ns'))}"
                             for op, (p50, p99) in sorted(s.latency.items())) or "–"
             err = f'<span class="{"no" if s.errors else "ok"}">{s.errors}</span>' if s.errors is not None else "–"
-            rows.append(f'<tr><td>{e(name)}</td><td>{e(t.name)}</td><td class="num">{e(perf.fmt(s.ops_per_s, "ops/s"))}</td>'
+            problems = (f'<details><summary>{len(s.problems)} problem(s)</summary><pre>{e(_truncate(chr(10).join(s.problems)))}</pre></details>'
+                        if s.problems else "")
+            rows.append(f'<tr><td>{e(name)}</td><td>{e(t.name)}</td><td>{badge("pass" if s.ok else "fail", text="ok" if s.ok else "failed")}{problems}</td>'
+                        f'<td class="num">{e(perf.fmt(s.ops_per_s, "ops/s"))}</td>'
                         f'<td class="num">{s.ops if s.ops is not None else "–"}</td><td class="num">{err}</td><td>{lat}</td></tr>')
-    table = ('<table class="grid"><thead><tr><th>Scenario</th><th>Target</th><th>ops/s</th><th>ops</th><th>errors</th>'
-             f'<th>latency (p50 / p99)</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    table = ('<table class="grid"><thead><tr><th>Scenario</th><th>Target</th><th>Result</th><th>ops/s</th><th>ops</th>'
+             f'<th>errors</th><th>latency (p50 / p99)</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    # p99 latency per operation, targets side by side: where an emulator or sandbox pays.
+    ops = sorted({(name, op) for name in per for s in per[name].values() for op in s.latency})
+    if ops:
+        groups = [(f"{name}: {op}", [(i, per[name][i].latency.get(op, (None, None))[1] if i in per[name] else None)
+                                     for i, _ in targets]) for name, op in ops]
+        chart += bar_chart("Latency p99 per operation", "ns", False, groups, "ns, p99")
     return f'<section id="stress"><h2>Stress</h2>{legend([t for _, t in targets])}{chart}{table}</section>'
 
 
@@ -401,10 +410,13 @@ def bench_section(run: model.Run) -> str:
         groups = [(n[len(title):] if n.startswith(title + "/") else n,
                    [(i, per[i][n].value if n in per[i] else None) for i, _ in targets]) for n in ns]
         charts.append(bar_chart(title, info[ns[0]].unit, info[ns[0]].higher_better, groups, what))
+    errors = [f"{t.name}: {err}" for _, t in targets for err in perf.bench_errors(t)]
+    errors_html = (f'<p class="no">Benchmarks that produced no result:</p><pre>{e(chr(10).join(errors))}</pre>'
+                   if errors else "")
     ratio_html = ""
     ratios = {i: perf.ratios(t) for i, t in targets}
     if all(v is None for v in ratios.values()):
-        ratio_html = '<p class="muted">Ratios to memcpy and pipe: harness.bench_ratios is not available; raw numbers above.</p>'
+        ratio_html = '<p class="muted">Ratios to memcpy and pipe: harness.bench_ratios is not available; raw numbers below.</p>'
     else:
         rnames: list[str] = []
         rby: dict[tuple[int, str], dict] = {}
@@ -432,7 +444,7 @@ def bench_section(run: model.Run) -> str:
                              f'<div class="muted" style="font-size:11px;text-align:left">{e(r.get("explanation", ""))}</div></td>')
             body.append(f"<tr><td>{e(n)}</td><td>{e(goal)}</td>{''.join(cells)}</tr>")
         ratio_html = f'<h3>Against the physical limits</h3><table class="grid"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>'
-    return (f'<section id="benchmarks"><h2>Benchmarks</h2>{legend([t for _, t in targets])}{ratio_html}'
+    return (f'<section id="benchmarks"><h2>Benchmarks</h2>{legend([t for _, t in targets])}{errors_html}{ratio_html}'
             f'{"".join(charts)}</section>')
 
 

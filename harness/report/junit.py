@@ -9,7 +9,8 @@ the GitHub test-report actions read.
   timeout, crash, error   <error message=... type="timeout|crash|error">
 Requirement ids are <property name="requirement" value="ID"/> on each testcase;
 the target's environment is the properties of its testsuite. A broken target
-is one testcase with an <error>; IPC objects left behind are one <failure>.
+is one testcase with an <error>; IPC objects left behind are one <failure>;
+each stress scenario is a testcase "TARGET.stress" / SCENARIO, a <failure> when it failed.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import re
 import xml.etree.ElementTree as ET
 
 from harness import model
+from harness.report import perf
 
 # XML 1.0 forbids these characters even escaped; show them as \xNN instead.
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -100,6 +102,17 @@ def render(run: model.Run) -> bytes:
                   message=f"{len(target.leftovers)} IPC object(s) left behind", type="leftovers")
             counts["tests"] += 1
             counts["failures"] += 1
+        for entry in target.stress:
+            if not isinstance(entry, dict):
+                continue
+            st = perf.stress(entry)
+            case = _elem(suite, "testcase", classname=f"{_sanitize_package(target.name)}.stress", name=st.scenario,
+                         time=f"{float(st.extra.get('duration_s', 0) or 0):.3f}")
+            counts["tests"] += 1
+            if not st.ok:
+                _elem(case, "failure", "\n".join(st.problems),
+                      message=_first_line("\n".join(st.problems)) or "stress scenario failed", type="stress")
+                counts["failures"] += 1
         duration = target.duration_s or sum(r.duration_s for r in target.results)
         total_time += duration
         for k, v in counts.items():

@@ -7,11 +7,11 @@ metric, the first present of: bytes_per_second (as GiB/s), a user counter
 items_per_second, real_time (ns per iteration). Ratios to the physical limits
 come from harness.bench_ratios.compute() when that module exists.
 
-Stress: TargetRun.stress holds one dict per scenario as the stress binaries
-print with --json. The report reads, tolerating missing keys:
-  scenario|name, ops_per_s|verified_ops_per_s|ops_per_sec, ops|operations,
-  errors|violations, workers, seed, duration_s,
-  latency|latencies: {op: {p50_ns, p99_ns}} (or p50/p99 in ns, or a list of {op, p50_ns, p99_ns}).
+Stress: TargetRun.stress holds one entry per scenario: the harness's wrapper
+{scenario, binary, exit_code, ok, result, stderr, error} around the scenario's
+--json object (or that object alone). The report reads, tolerating missing keys:
+  scenario, ok, ops_per_s, ops, errors, violations (messages), workers, seed, duration_s,
+  latency_ns: {op: {p50, p99}} (also latency: {op: {p50_ns, p99_ns}}).
 """
 from __future__ import annotations
 
@@ -102,28 +102,30 @@ def target_metrics(target: model.TargetRun) -> dict[str, Metric]:
 
 
 def ratios(target: model.TargetRun) -> list[dict[str, Any]] | None:
-    """harness.bench_ratios.compute() over the target's reports; None when that module is absent."""
+    """harness.bench_ratios.compute() over all the target's reports; None when that module is absent."""
     try:
         from harness import bench_ratios  # provided by the benchmarks work; optional
     except ImportError:
         return None
-    out: list[dict[str, Any]] = []
-    for report in target.benchmarks:
-        try:
-            out.extend(bench_ratios.compute(report))
-        except Exception as e:  # a broken ratio must not lose the whole report
-            out.append({"name": "ratios", "value": None, "goal": "", "met": False,
-                        "explanation": f"could not compute: {type(e).__name__}: {e}"})
-    return out
+    reports = [r for r in target.benchmarks if isinstance(r, dict) and r.get("benchmarks")]
+    if not reports:
+        return []
+    try:
+        return list(bench_ratios.compute(reports))
+    except Exception as e:  # a broken ratio must not lose the whole report
+        return [{"name": "ratios", "value": None, "goal": "", "met": None,
+                 "explanation": f"could not compute: {type(e).__name__}: {e}"}]
 
 
 @dataclasses.dataclass
 class Stress:
     scenario: str
+    ok: bool
     ops_per_s: float | None
     ops: int | None
     errors: int | None
     latency: dict[str, tuple[float | None, float | None]]  # op -> (p50 ns, p99 ns)
+    problems: list[str]  # why it failed: the harness's error, the scenario's violation messages, stderr tail
     extra: dict[str, Any]
 
 
@@ -136,7 +138,11 @@ def _num(d: dict[str, Any], *keys: str) -> float | None:
 
 
 def stress(entry: dict[str, Any]) -> Stress:
-    lat_raw = entry.get("latency", entry.get("latencies", {}))
+    """One stress entry: the harness's wrapper {scenario, binary, exit_code, ok, result, stderr, error}
+    around the scenario's --json object, or that object alone."""
+    data = dict(entry.get("result") or {}) if isinstance(entry.get("result"), dict) else {}
+    data.update({k: v for k, v in entry.items() if k != "result" and k not in data})
+    lat_raw = data.get("latency_ns", data.get("latency", data.get("latencies", {})))
     latency: dict[str, tuple[float | None, float | None]] = {}
     if isinstance(lat_raw, list):
         lat_raw = {str(x.get("op", x.get("name", i))): x for i, x in enumerate(lat_raw) if isinstance(x, dict)}
@@ -144,15 +150,40 @@ def stress(entry: dict[str, Any]) -> Stress:
         for op, v in lat_raw.items():
             if isinstance(v, dict):
                 latency[str(op)] = (_num(v, "p50_ns", "p50"), _num(v, "p99_ns", "p99"))
-    ops = _num(entry, "ops", "operations", "verified_ops")
-    errors = _num(entry, "errors", "violations")
+    ops = _num(data, "ops", "operations", "verified_ops")
+    errors = _num(data, "errors")
+    violations = data.get("violations")
+    if errors is None and isinstance(violations, (int, float)):
+        errors = float(violations)
+    problems = []
+    if data.get("error"):
+        problems.append(str(data["error"]))
+    if isinstance(violations, list):
+        problems.extend(str(v) for v in violations)
+    ok = data.get("ok")
+    if not isinstance(ok, bool):
+        ok = not errors and not problems
+    if not ok and data.get("exit_code") not in (None, 0):
+        problems.append(f"exit code {data['exit_code']}")
+    if not ok and data.get("stderr"):
+        problems.append(str(data["stderr"])[-2000:])
     known = {"scenario", "name", "ops_per_s", "verified_ops_per_s", "ops_per_sec", "ops", "operations",
-             "verified_ops", "errors", "violations", "latency", "latencies"}
-    extra = {k: v for k, v in entry.items() if k not in known and isinstance(v, (str, int, float, bool))}
-    return Stress(str(entry.get("scenario", entry.get("name", "?"))),
-                  _num(entry, "ops_per_s", "verified_ops_per_s", "ops_per_sec"),
+             "verified_ops", "errors", "violations", "latency", "latency_ns", "latencies", "ok", "error", "stderr"}
+    extra = {k: v for k, v in data.items() if k not in known and isinstance(v, (str, int, float, bool))}
+    return Stress(str(data.get("scenario", data.get("name", "?"))), ok,
+                  _num(data, "ops_per_s", "verified_ops_per_s", "ops_per_sec"),
                   int(ops) if ops is not None else None, int(errors) if errors is not None else None,
-                  latency, extra)
+                  latency, problems, extra)
+
+
+def failed_stress(target: model.TargetRun) -> list[Stress]:
+    return [s for s in (stress(e) for e in target.stress if isinstance(e, dict)) if not s.ok]
+
+
+def bench_errors(target: model.TargetRun) -> list[str]:
+    """Benchmark binaries that produced no report (the harness records {"binary", "error", "stderr"})."""
+    return [f"{r.get('binary', 'benchmark')}: {r['error']}" for r in target.benchmarks
+            if isinstance(r, dict) and r.get("error")]
 
 
 def fmt(value: float | None, unit: str = "") -> str:

@@ -87,10 +87,14 @@ def make_run(n_targets: int = 2, n_tests: int = 40, seed: int = 7, benchmarks: b
                  "bytes_per_second": 10.1e9 / scale},
                 {"name": "BM_Pipe/1048576", "run_type": "iteration", "real_time": 300, "time_unit": "us",
                  "bytes_per_second": 3.2e9 / scale}]})
-            t.stress = [{"scenario": "sysv-churn", "ops_per_s": 182000 / scale, "ops": int(1820000 / scale), "errors": 0,
-                         "workers": 2, "seed": 1, "latency": {"shmget": {"p50_ns": 900 * scale, "p99_ns": 5200 * scale},
-                                                             "shmat": {"p50_ns": 1300 * scale, "p99_ns": 8100 * scale}}},
-                        {"scenario": "posix-churn", "ops_per_s": 95000 / scale, "ops": int(950000 / scale), "errors": 0}]
+            # The harness's wrapper around each scenario's --json output.
+            t.stress = [{"scenario": "sysv-churn", "binary": "stress-sysv-churn", "exit_code": 0, "ok": True, "stderr": "",
+                         "result": {"scenario": "sysv-churn", "seed": 1, "workers": 2, "duration_s": 10.0,
+                                    "ops": int(1820000 / scale), "ops_per_s": 182000 / scale, "errors": 0, "violations": [],
+                                    "latency_ns": {"shmget": {"count": 9000, "p50": 900 * scale, "p99": 5200 * scale},
+                                                   "shmat": {"count": 9000, "p50": 1300 * scale, "p99": 8100 * scale}}}},
+                        {"scenario": "posix-churn", "ops_per_s": 95000 / scale, "ops": int(950000 / scale), "errors": 0,
+                         "latency_ns": {"shm_open": {"p50": 2100 * scale, "p99": 9000 * scale}}}]
         targets.append(t)
     return model.Run(run_id=f"synthetic-{n_targets}x{n_tests}", started="2026-11-28T07:00:00Z",
                      finished="2026-11-28T07:05:00Z", tool_version="0.1", command="./shmconform run (synthetic)",

@@ -299,7 +299,8 @@ def test_html_lists_requirements_without_tests_and_links_lcov(tmp_path):
 def test_html_charts_stress_and_benchmarks_per_target():
     page = html_mod.render(make_run(3, 30))
     assert 'id="stress"' in page and 'id="benchmarks"' in page
-    assert page.count('<svg class="chart"') == 3  # stress ops/s, benchmark GiB/s, benchmark time
+    assert page.count('<svg class="chart"') == 4  # stress ops/s and p99, benchmark GiB/s and time
+    assert "sysv-churn: shmat" in page and "28.4 µs" in page  # p99 of shmat on an emulator (8100 ns x 3.5)
     assert "sysv-churn" in page and "BM_ShmRing/1048576" in page and "GiB/s" in page
     plain = make_run(2, 30, benchmarks=False)
     page = html_mod.render(plain)
@@ -510,3 +511,51 @@ def test_a_run_where_everything_fails_stays_bounded(tmp_path):
             r.status, r.message, r.output = "fail", "Expected: 0\n  Actual: -1\n" + "detail\n" * 50, "x" * 20_000
     size = len(html_mod.render(run).encode())
     assert size < 4 * html_mod.MAX_FULL_FAILURES * html_mod.MAX_TEXT  # not 2500 x 20 KB
+
+
+def test_failed_stress_scenario_fails_the_target_everywhere(tmp_path):
+    run = make_run(2, 20)
+    run.targets[1].stress[0].update(ok=False, exit_code=1, stderr="seed 1: worker 0 op 17 shmat: expected EIDRM, got EINVAL")
+    run.targets[1].stress[0]["result"].update(errors=1, violations=["worker 0 op 17: shmat(id): expected EIDRM, got EINVAL"])
+    paths = write_all(run, tmp_path)
+    assert "1 stress scenario(s) failed" in paths["summary.md"].read_text()
+    root = ET.fromstring(paths["junit.xml"].read_bytes())
+    case = root.find("testsuite[@name='uml']/testcase[@name='sysv-churn']")
+    assert case.get("classname") == "uml.stress" and "expected EIDRM, got EINVAL" in case.find("failure").get("message")
+    assert root.find("testsuite[@name='local']/testcase[@name='sysv-churn']/failure") is None
+    page = paths["report.html"].read_text()
+    assert "worker 0 op 17: shmat(id): expected EIDRM, got EINVAL" in page
+
+
+def test_benchmark_ratios_come_from_bench_ratios_when_present(tmp_path, monkeypatch):
+    import types
+    fake = types.ModuleType("harness.bench_ratios")
+    seen = []
+
+    def compute(reports):
+        seen.append(reports)
+        return [{"name": "ring_vs_memcpy_bandwidth/1 MiB", "value": 0.81, "goal": ">= 0.8", "met": True,
+                 "explanation": "ring 10.1 GiB/s / memcpy 12.5 GiB/s = 0.81"},
+                {"name": "futex_vs_pipe_round_trip", "value": 0.62, "goal": "<= 0.5", "met": False,
+                 "explanation": "futex 3.9 us / pipe 6.3 us = 0.62"}]
+    fake.compute = compute
+    monkeypatch.setitem(sys.modules, "harness.bench_ratios", fake)
+    run = make_run(2, 10)
+    run.targets[1].benchmarks.append({"binary": "bench-msync", "error": "not a Google Benchmark report; exit 1",
+                                      "stderr": "", "benchmarks": []})
+    page = html_mod.render(run)
+    assert len(seen) == 2 and isinstance(seen[0], list)  # once per target, all its reports together
+    assert "Against the physical limits" in page and "ring 10.1 GiB/s / memcpy 12.5 GiB/s = 0.81" in page
+    assert '<span class="no">✗</span> 0.62' in page and '<span class="ok">✓</span> 0.81' in page
+    assert "uml: bench-msync: not a Google Benchmark report; exit 1" in page
+    monkeypatch.delitem(sys.modules, "harness.bench_ratios")
+    monkeypatch.setattr("builtins.__import__", _no_bench_ratios(__import__))
+    assert "harness.bench_ratios is not available; raw numbers below" in html_mod.render(make_run(2, 10))
+
+
+def _no_bench_ratios(real_import):
+    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
+        if name == "harness" and fromlist and "bench_ratios" in fromlist:
+            raise ImportError("no bench_ratios")
+        return real_import(name, globals, locals, fromlist, level)
+    return fake_import
