@@ -130,10 +130,10 @@ def anchor(test_id: str) -> str:
     return "f-" + re.sub(r"[^A-Za-z0-9_-]", "_", test_id)
 
 
-def failure_cards(run: model.Run, fails: list[analysis.Failure]) -> str:
-    if not fails:
+def failure_cards(run: model.Run, fails: list[analysis.Failure], problems: list[str] | None = None) -> str:
+    if not fails and not problems:
         return '<p class="empty">No failures.</p>'
-    out = []
+    out = list(problems or [])
     for n, f in enumerate(fails):
         full = n < MAX_FULL_FAILURES  # past that, the page stays small: first lines only, the rest is in report.json
         statuses = f.statuses()
@@ -160,6 +160,27 @@ def failure_cards(run: model.Run, fails: list[analysis.Failure]) -> str:
                    f'{_req_head(run, f.requirements)}</div><div class="fmeta">{_req_meta(run, f)}</div>'
                    + (f'<div class="fdiff">{e(diff)}</div>' if diff else "") + "".join(blocks) + "</article>")
     return "".join(out)
+
+
+def target_problem_cards(run: model.Run) -> list[str]:
+    """Failures that are not one test's: a broken target, IPC objects left behind, a failed stress scenario."""
+    cards = []
+    for t in run.targets:
+        label = e(analysis.target_label(t))
+        if t.status == "broken":
+            tail = (f'<details open><summary>console tail</summary><pre>{e(_truncate(t.console_tail))}</pre></details>'
+                    if t.console_tail else "")
+            cards.append(f'<article class="fcard k-crash"><div class="fh">{badge("broken")} target <b>{label}</b> '
+                         f'could not run</div><div class="ftarget">{message_pre(t.error or "no reason recorded")}{tail}</div></article>')
+        if t.leftovers:
+            cards.append(f'<article class="fcard"><div class="fh">{badge("fail")} <b>{label}</b>: the run left '
+                         f'{len(t.leftovers)} IPC object(s) behind (removed by the harness)</div>'
+                         f'<div class="ftarget"><pre>{e(chr(10).join(t.leftovers))}</pre></div></article>')
+        for st in perf.failed_stress(t):
+            cards.append(f'<article class="fcard"><div class="fh">{badge("fail")} stress scenario <b>{e(st.scenario)}</b> '
+                         f'failed on <b>{label}</b></div><div class="ftarget">'
+                         f'{message_pre(chr(10).join(st.problems) or "failed")}</div></article>')
+    return cards
 
 
 def differences(run: model.Run, rows: list[analysis.Row]) -> str:
@@ -476,12 +497,13 @@ def render(run: model.Run, record: dict[str, Any] | None = None, lcov_html: str 
     record = record or {}
     rows = analysis.matrix(run)
     fails = analysis.failures(run)
+    problems = target_problem_cards(run)
     verdict = analysis.run_verdict(run)
     n_diff = sum(1 for r in rows if r.differs())
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     js = (ASSETS / "report.js").read_text(encoding="utf-8").replace("</", "<\\/")
     stress, bench, waivers = stress_section(run), bench_section(run), waiver_section(run, record)
-    nav = [("verdicts", "Verdicts"), ("failures", f"Failures ({len(fails)})"), ("differences", f"Differences ({n_diff})"),
+    nav = [("verdicts", "Verdicts"), ("failures", f"Failures ({len(fails) + len(problems)})"), ("differences", f"Differences ({n_diff})"),
            ("matrix", "Matrix"), ("coverage", "Coverage"), ("environment", "Environment")]
     nav += [(k, t) for k, t, s in (("stress", "Stress", stress), ("benchmarks", "Benchmarks", bench),
                                     ("waivers", "Waivers", waivers)) if s]
@@ -501,7 +523,7 @@ def render(run: model.Run, record: dict[str, Any] | None = None, lcov_html: str 
 <nav>{"".join(f'<a href="#{k}">{e(t)}</a>' for k, t in nav)}</nav>
 <main>
 <section id="verdicts"><h2>Verdict per target</h2>{verdict_cards(run)}</section>
-<section id="failures"><h2>Failures</h2>{failure_cards(run, fails)}</section>
+<section id="failures"><h2>Failures</h2>{failure_cards(run, fails, problems)}</section>
 <section id="differences"><h2>Differences between targets</h2>{differences(run, rows)}</section>
 <section id="matrix"><h2>Requirements × targets</h2>{matrix(run, rows, {f.test_id for f in fails})}</section>
 <section id="coverage"><h2>Requirement coverage</h2>{coverage(run, rows)}</section>

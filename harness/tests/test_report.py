@@ -124,6 +124,9 @@ def test_junit_reports_broken_targets_and_leftovers(tmp_path):
     run.targets.append(model.TargetRun(name="uml", kind="uml", status="broken", error="kernel panic during boot",
                                        console_tail="Kernel panic - not syncing"))
     root = ET.fromstring(write_all(run, tmp_path)["junit.xml"].read_bytes())
+    page = (tmp_path / "report.html").read_text()
+    assert "the run left 1 IPC object(s) behind" in page and "sysv shm key 0x5c0f0001 id 42" in page
+    assert "Kernel panic - not syncing" in page
     local, _, uml = root.findall("testsuite")
     assert local.find("testcase[@name='leftovers']/failure") is not None
     err = uml.find("testcase[@name='target']/error")
@@ -484,7 +487,7 @@ def test_degenerate_runs_render(tmp_path, make):
     page = paths["report.html"].read_text()
     assert page.rstrip().endswith("</html>")
     if run.run_id == "broken":
-        assert "no such kernel" in page and "broken" in paths["summary.md"].read_text()
+        assert "no such kernel" in page[page.index('id="failures"'):] and "broken" in paths["summary.md"].read_text()
     if run.run_id == "nocatalog":
         assert "(no requirement)" in page and "X.Y.Z" in page
     if run.run_id == "skips":
@@ -524,7 +527,9 @@ def test_failed_stress_scenario_fails_the_target_everywhere(tmp_path):
     assert case.get("classname") == "uml.stress" and "expected EIDRM, got EINVAL" in case.find("failure").get("message")
     assert root.find("testsuite[@name='local']/testcase[@name='sysv-churn']/failure") is None
     page = paths["report.html"].read_text()
-    assert "worker 0 op 17: shmat(id): expected EIDRM, got EINVAL" in page
+    failures = page[page.index('id="failures"'):page.index('id="differences"')]
+    assert "stress scenario <b>sysv-churn</b> failed on <b>uml (6.1.0, x86_64)</b>" in failures
+    assert "worker 0 op 17: shmat(id): expected EIDRM, got EINVAL" in failures
 
 
 def test_benchmark_ratios_come_from_bench_ratios_when_present(tmp_path, monkeypatch):
