@@ -96,7 +96,10 @@ def verdict_cards(run: model.Run) -> str:
         prof_html = " &nbsp; ".join(f"{label} {_profile_badge(prof[p])}" for p, label in (("posix", "POSIX"), ("linux", "Linux")))
         reasons = f'<div class="reasons">{e("; ".join(v.reasons))}</div>' if v.verdict in ("fail", "broken") else ""
         waived = f'<div class="prof muted">{v.counts["xfail"]} waived failure(s)</div>' if v.counts.get("xfail") else ""
-        link = f'<a href="#mx:failing:{i}">failing rows in the matrix</a>' if v.verdict == "fail" else ""
+        n_failing = sum(v.counts.get(x, 0) for x in analysis.FAILING)
+        link = f'<a href="#mx:failing:{i}">failing rows in the matrix</a>' if n_failing else ""
+        if t.status == "broken":
+            prof_html = ""
         out.append(
             f'<div class="card v-{e(v.verdict)}"><div class="card-h"><span class="tname">{e(t.name)}</span>'
             f'{badge(v.verdict, big=True)}</div><div class="kern">{_env_short(t)}</div>{_stack(v.counts)}'
