@@ -2,7 +2,7 @@
 
 Targets are concatenated. Two targets with the same name from different runs
 (every machine has a "local") are told apart as NAME@HOST (the run's
-host["hostname"], else its run id). Requirement catalogs are united (a later
+host["hostname"]; the run id when two runs share a host; "runN" when both match). Requirement catalogs are united (a later
 run's entry wins). Waiver records are concatenated.
 """
 from __future__ import annotations
@@ -26,8 +26,17 @@ def merge(runs: list[tuple[model.Run, dict[str, Any], str]]) -> tuple[model.Run,
     record = empty_waiver_record()
     requirements: dict[str, dict[str, Any]] = {}
     sources = []
-    for run, rec, where in runs:
-        host = str(run.host.get("hostname") or run.run_id) if isinstance(run.host, dict) else run.run_id
+    # What tells two runs apart: the host name, else the run id, else the position.
+    hosts = [str(r.host.get("hostname") or "") if isinstance(r.host, dict) else "" for r, _, _ in runs]
+    labels = []
+    for n, (run, _, _) in enumerate(runs):
+        if hosts[n] and hosts.count(hosts[n]) == 1:
+            labels.append(hosts[n])
+        elif [r.run_id for r, _, _ in runs].count(run.run_id) == 1:
+            labels.append(run.run_id)
+        else:
+            labels.append(f"run{n + 1}")
+    for (run, rec, where), host in zip(runs, labels):
         renames = {}
         for t in run.targets:
             t = copy.deepcopy(t)

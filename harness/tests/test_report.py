@@ -564,3 +564,13 @@ def _no_bench_ratios(real_import):
             raise ImportError("no bench_ratios")
         return real_import(name, globals, locals, fromlist, level)
     return fake_import
+
+
+def test_merge_of_runs_from_one_host_uses_run_ids():
+    from harness.report import merge
+    a, b = make_run(1, 5), make_run(1, 5)
+    b.run_id = "second"
+    merged, _ = merge.merge([(a, {}, "a"), (b, {}, "b")])
+    assert [t.name for t in merged.targets] == ["local@synthetic-1x5", "local@second"]
+    merged, _ = merge.merge([(a, {}, "a"), (copy.deepcopy(a), {}, "a")])
+    assert [t.name for t in merged.targets] == ["local@run1", "local@run2"]
