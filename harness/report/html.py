@@ -334,7 +334,7 @@ def environment(run: model.Run) -> str:
         rows.append("<tr><th>console tail</th>" + "".join(
             (f'<td><details><summary>{t.console_tail.count(chr(10)) + 1} lines</summary><pre>{e(_truncate(t.console_tail))}</pre></details></td>'
              if t.console_tail else "<td>–</td>") for t in targets) + "</tr>")
-    return f'<table class="grid"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<div class="scroll"><table class="grid"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
 def legend(targets: list[model.TargetRun]) -> str:
