@@ -61,7 +61,9 @@ def _testcase(suite, target: model.TargetRun, r: model.TestResult):
     elif r.status == "fail":
         _elem(case, "failure", msg, message=_first_line(msg) or "failed", type="fail")
     elif r.status == "xpass":
-        _elem(case, "failure", msg, message="stale waiver: " + _first_line(msg), type="xpass")
+        first = _first_line(msg)
+        _elem(case, "failure", msg, message=first if first.startswith("stale waiver") else "stale waiver: " + first,
+              type="xpass")
     elif r.status in ("timeout", "crash", "error"):
         _elem(case, "error", msg, message=f"{r.status}: " + (_first_line(msg) or r.status), type=r.status)
     if r.output:

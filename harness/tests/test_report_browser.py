@@ -96,24 +96,33 @@ def report(tmp_path_factory) -> pathlib.Path:
     return write_all(run, tmp_path_factory.mktemp("html"))["report.html"]
 
 
-# (fragment, rows shown): each case is one page load, so each also proves the page's self-check ran
-# and that nothing was logged to the console.
-FILTER_CASES = [
-    ("", "502 of 502 requirements"),
-    ("mx:failing", "8 of 502 requirements"),                         # the synthetic run fails 8 tests
-    ("q=behaviour0108holds;mx:failing:4", "1 of 502 requirements"),  # search covers test names; filters combine
-]
+def open_page(url: str, shot: pathlib.Path) -> subprocess.CompletedProcess:
+    """One page load: the DOM after the page's script ran (stdout), its console (stderr), and a screenshot."""
+    return chromium("--dump-dom", f"--screenshot={shot}", "--window-size=1400,1000", url=url)
 
 
-@pytest.mark.parametrize("fragment, shown", FILTER_CASES)
-def test_page_opens_without_console_errors_and_filters_rows(report, fragment, shown):
-    proc = chromium("--dump-dom", url=report.as_uri() + "#" + fragment)
+def check_page(proc: subprocess.CompletedProcess) -> None:
     m = re.search(r'data-selfcheck="([^"]*)"', proc.stdout)
     assert m, proc.stderr[-2000:]
     assert m.group(1) == "ok: 502 rows, 5 targets"
-    assert 'data-pwned="yes"' not in proc.stdout and "<img src=" not in proc.stdout  # shown as text, never run
     assert console_errors(proc.stderr) == []
-    assert f'<span id="shown" class="muted">{shown}</span>' in proc.stdout
+    assert 'data-pwned="yes"' not in proc.stdout and "<img src=" not in proc.stdout  # shown as text, never run
+
+
+def test_page_opens_without_errors_and_shows_the_filtered_matrix(report, tmp_path):
+    shot = tmp_path / "matrix.png"
+    proc = open_page(report.as_uri() + "#only=matrix;mx:failing", shot)
+    check_page(proc)
+    assert '<span id="shown" class="muted">8 of 502 requirements</span>' in proc.stdout  # the 8 failing tests
+    seen = colours(shot)
+    # Several pass cells and several fail cells of the filtered matrix are visible.
+    assert seen[PASS_BG] > 20000 and seen[FAIL_BG] > 5000, (seen[PASS_BG], seen[FAIL_BG])
+
+
+def test_search_covers_test_names_and_filters_combine(report, tmp_path):
+    proc = open_page(report.as_uri() + "#q=behaviour0108holds;mx:failing:4", tmp_path / "search.png")
+    check_page(proc)
+    assert '<span id="shown" class="muted">1 of 502 requirements</span>' in proc.stdout
 
 
 def test_console_error_detection_works(tmp_path):
@@ -122,16 +131,6 @@ def test_console_error_detection_works(tmp_path):
     page.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script></body></html>")
     proc = chromium("--dump-dom", url=page.as_uri())
     assert any("undefinedFunction" in l for l in console_errors(proc.stderr)), proc.stderr[-2000:]
-
-
-def test_screenshot_shows_the_coloured_matrix(report, tmp_path):
-    shot = tmp_path / "matrix.png"
-    proc = chromium(f"--screenshot={shot}", "--window-size=1400,1000", url=report.as_uri() + "#only=matrix;mx:failing")
-    assert shot.exists(), proc.stderr[-2000:]
-    seen = colours(shot)
-    passing, failing = seen[PASS_BG], seen[FAIL_BG]
-    # Several pass cells and several fail cells of the filtered matrix are visible.
-    assert passing > 20000 and failing > 5000, (passing, failing)
 
 
 def test_screenshot_of_a_passing_run_has_no_failure_colour(tmp_path):
