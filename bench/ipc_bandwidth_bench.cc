@@ -1,0 +1,301 @@
+// Bulk transfer between two processes, in bytes/s, by message size (64 B to
+// 4 MiB): the parent sends messages from a buffer of its own, the peer
+// (forked once per benchmark run) receives each into a buffer of its own and
+// checks its sequence stamp. Through a shared-memory ring, a pipe and a Unix
+// stream socket. The last iteration waits until the peer has received
+// everything, so the time covers every byte delivered.
+//
+// The physical limit, measured in the same run: single-thread memcpy between
+// two private buffers of the message size. A ring transfer is two such copies
+// (into the ring, out of it) done in parallel by two processes, so memcpy
+// bandwidth is what a perfect ring would reach.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "bench_util.h"
+#include "shmconform/child.h"
+#include "shmconform/errno_names.h"
+#include "shmconform/owners.h"
+#include "wait.h"
+
+namespace shmconform::bench {
+namespace {
+
+// Ring geometry. Chunks bound how long a side copies before it publishes its
+// cursor, so the two copies overlap; the ring holds several chunks in flight.
+constexpr size_t kRingBytes = 1 << 20;
+constexpr size_t kChunkBytes = 64 << 10;
+static_assert((kRingBytes & (kRingBytes - 1)) == 0, "the ring size is a power of two");
+
+// A single-producer single-consumer byte ring in shared memory. Each cursor
+// counts bytes since the start and sits on its own cache lines with its futex
+// word; the data starts on the next page.
+struct RingControl {
+  Signal head;  // bytes written by the producer
+  Signal tail;  // bytes read by the consumer
+};
+constexpr size_t kRingDataOffset = 4096;
+static_assert(sizeof(RingControl) <= kRingDataOffset);
+
+class Ring {
+ public:
+  // `memory` holds a RingControl constructed before the fork.
+  Ring(void* memory, WaitMode mode)
+      : control_(static_cast<RingControl*>(memory)), data_(static_cast<char*>(memory) + kRingDataOffset), mode_(mode) {}
+
+  // Copies `n` bytes into the ring, waiting for room. False if the peer died.
+  template <typename Alive>
+  bool Write(const char* src, size_t n, Alive&& alive) {
+    while (n > 0) {
+      size_t room = kRingBytes - (head_ - tail_seen_);
+      if (room < std::min(n, kChunkBytes)) {
+        // Only now look at the consumer's cursor: it lives on its cache line.
+        tail_seen_ = control_->tail.value.load(std::memory_order_acquire);
+        room = kRingBytes - (head_ - tail_seen_);
+        if (room == 0) {
+          const std::uint64_t before = tail_seen_;
+          tail_seen_ = AwaitChange(control_->tail, before, mode_, alive);
+          if (tail_seen_ == before) return false;
+          continue;
+        }
+      }
+      const size_t at = head_ & (kRingBytes - 1);
+      const size_t len = std::min({n, room, kRingBytes - at, kChunkBytes});
+      std::memcpy(data_ + at, src, len);
+      head_ += len;
+      src += len;
+      n -= len;
+      Post(control_->head, head_, mode_);
+    }
+    return true;
+  }
+
+  // Copies `n` bytes out of the ring, waiting for data. False if the peer died.
+  template <typename Alive>
+  bool Read(char* dst, size_t n, Alive&& alive) {
+    while (n > 0) {
+      size_t ready = head_seen_ - tail_;
+      if (ready < std::min(n, kChunkBytes)) {
+        head_seen_ = control_->head.value.load(std::memory_order_acquire);
+        ready = head_seen_ - tail_;
+        if (ready == 0) {
+          const std::uint64_t before = head_seen_;
+          head_seen_ = AwaitChange(control_->head, before, mode_, alive);
+          if (head_seen_ == before) return false;
+          continue;
+        }
+      }
+      const size_t at = tail_ & (kRingBytes - 1);
+      const size_t len = std::min({n, ready, kRingBytes - at, kChunkBytes});
+      std::memcpy(dst, data_ + at, len);
+      tail_ += len;
+      dst += len;
+      n -= len;
+      Post(control_->tail, tail_, mode_);
+    }
+    return true;
+  }
+
+  // Producer: waits until the consumer has read everything written.
+  template <typename Alive>
+  bool Drain(Alive&& alive) {
+    while (tail_seen_ != head_) {
+      const std::uint64_t before = tail_seen_;
+      tail_seen_ = control_->tail.value.load(std::memory_order_acquire);
+      if (tail_seen_ == before) {
+        tail_seen_ = AwaitChange(control_->tail, before, mode_, alive);
+        if (tail_seen_ == before) return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  RingControl* control_;
+  char* data_;
+  WaitMode mode_;
+  std::uint64_t head_ = 0, tail_ = 0;            // our own cursor (one of the two is used)
+  std::uint64_t head_seen_ = 0, tail_seen_ = 0;  // the other side's, as last read
+};
+
+// Message i carries i in its first and last 8 bytes.
+void Stamp(char* message, size_t size, std::uint64_t i) {
+  std::memcpy(message, &i, sizeof i);
+  std::memcpy(message + size - sizeof i, &i, sizeof i);
+}
+
+bool HasStamp(const char* message, size_t size, std::uint64_t i) {
+  std::uint64_t first, last;
+  std::memcpy(&first, message, sizeof first);
+  std::memcpy(&last, message + size - sizeof last, sizeof last);
+  return first == i && last == i;
+}
+
+void SetBytes(benchmark::State& state, size_t size) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(size));
+}
+
+void ShmRingBandwidth(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  auto shared = SharedMemory(kRingDataOffset + kRingBytes);
+  auto src = PrivateMemory(size);
+  auto dst = PrivateMemory(size);  // the peer's copy after fork
+  if (!shared || !src || !dst) {
+    SkipWithErrno(state, "mmap");
+    return;
+  }
+  new (shared->get()) RingControl;
+  const std::uint64_t messages = static_cast<std::uint64_t>(state.max_iterations);
+  Peer peer = Peer::Start([&] {
+    Ring ring(shared->get(), WaitMode::kAdaptive);
+    auto parent_alive = [] { return true; };  // PR_SET_PDEATHSIG ends us with the parent
+    for (std::uint64_t i = 1; i <= messages + 1; ++i) {
+      CHILD_CHECK(ring.Read(dst->bytes(), size, parent_alive));
+      CHILD_CHECK(HasStamp(dst->bytes(), size, i));
+    }
+  });
+  if (!peer.started()) {
+    SkipWithErrno(state, "fork");
+    return;
+  }
+  Ring ring(shared->get(), WaitMode::kAdaptive);
+  auto peer_alive = [&] { return peer.Alive(); };
+  auto fail = [&] { state.SkipWithError(("the peer stopped reading: " + peer.Diagnose()).c_str()); };
+  // Message 1, not timed, waits until the peer runs; the last one timed
+  // waits until the peer has it.
+  std::uint64_t i = 1;
+  Stamp(src->bytes(), size, i);
+  if (!ring.Write(src->bytes(), size, peer_alive) || !ring.Drain(peer_alive)) fail();
+  for (auto _ : state) {
+    Stamp(src->bytes(), size, ++i);
+    if (!ring.Write(src->bytes(), size, peer_alive) || (i == messages + 1 && !ring.Drain(peer_alive))) {
+      fail();
+      break;
+    }
+  }
+  if (state.error_occurred()) return;
+  if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
+  SetBytes(state, size);
+}
+
+enum class ChannelKind { kPipe, kUnixSocket };
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t done = write(fd, p, n);
+    if (done <= 0) {
+      if (done < 0 && errno == EINTR) continue;
+      return false;
+    }
+    p += done;
+    n -= static_cast<size_t>(done);
+  }
+  return true;
+}
+
+bool ReadAll(int fd, char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t done = read(fd, p, n);
+    if (done <= 0) {
+      if (done < 0 && errno == EINTR) continue;
+      return false;
+    }
+    p += done;
+    n -= static_cast<size_t>(done);
+  }
+  return true;
+}
+
+// The same transfer through a kernel byte channel: write() and read() are the
+// two copies. The peer acknowledges the last message with one byte back.
+void ChannelBandwidth(benchmark::State& state, ChannelKind kind) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  auto src = PrivateMemory(size);
+  auto dst = PrivateMemory(size);
+  if (!src || !dst) {
+    SkipWithErrno(state, "mmap");
+    return;
+  }
+  int fds[2];
+  UniqueFd parent_out, peer_in, peer_ack, parent_ack;
+  if (kind == ChannelKind::kPipe) {
+    if (pipe2(fds, O_CLOEXEC) != 0) return SkipWithErrno(state, "pipe2");
+    peer_in.reset(fds[0]);
+    parent_out.reset(fds[1]);
+  } else {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return SkipWithErrno(state, "socketpair");
+    parent_out.reset(fds[0]);
+    peer_in.reset(fds[1]);
+  }
+  if (pipe2(fds, O_CLOEXEC) != 0) return SkipWithErrno(state, "pipe2");
+  parent_ack.reset(fds[0]);
+  peer_ack.reset(fds[1]);
+
+  const std::uint64_t messages = static_cast<std::uint64_t>(state.max_iterations);
+  Peer peer = Peer::Start([&] {
+    for (std::uint64_t i = 1; i <= messages + 1; ++i) {
+      CHILD_CHECK(ReadAll(peer_in.get(), dst->bytes(), size));
+      CHILD_CHECK(HasStamp(dst->bytes(), size, i));
+      if (i == 1 || i == messages + 1) CHILD_CHECK(WriteAll(peer_ack.get(), "k", 1));
+    }
+  });
+  if (!peer.started()) return SkipWithErrno(state, "fork");
+  // Without our copies of the peer's ends, its death is EPIPE / end-of-file.
+  peer_in.reset();
+  peer_ack.reset();
+  auto fail = [&] {
+    const std::string why = DescribeErrno(errno);
+    state.SkipWithError(("transfer failed (" + why + "): " + peer.Diagnose()).c_str());
+  };
+  // Message 1, not timed, waits until the peer runs; the last one timed
+  // waits for the peer's acknowledgement.
+  std::uint64_t i = 1;
+  char ack;
+  Stamp(src->bytes(), size, i);
+  if (!WriteAll(parent_out.get(), src->bytes(), size) || !ReadAll(parent_ack.get(), &ack, 1)) fail();
+  for (auto _ : state) {
+    Stamp(src->bytes(), size, ++i);
+    if (!WriteAll(parent_out.get(), src->bytes(), size) ||
+        (i == messages + 1 && !ReadAll(parent_ack.get(), &ack, 1))) {
+      fail();
+      break;
+    }
+  }
+  if (state.error_occurred()) return;
+  if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
+  SetBytes(state, size);
+}
+
+void Memcpy(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  auto src = PrivateMemory(size);
+  auto dst = PrivateMemory(size);
+  if (!src || !dst) return SkipWithErrno(state, "mmap");
+  for (auto _ : state) {
+    std::memcpy(dst->bytes(), src->bytes(), size);
+    benchmark::ClobberMemory();
+  }
+  SetBytes(state, size);
+}
+
+void MessageSizes(benchmark::internal::Benchmark* b) {
+  for (int64_t size : {64, 1 << 10, 4 << 10, 64 << 10, 256 << 10, 1 << 20, 4 << 20}) b->Arg(size);
+}
+
+BENCHMARK(ShmRingBandwidth)->Apply(MessageSizes)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelBandwidth, pipe, ChannelKind::kPipe)->Apply(MessageSizes)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelBandwidth, unix_socket, ChannelKind::kUnixSocket)->Apply(MessageSizes)->UseRealTime();
+BENCHMARK(Memcpy)->Apply(MessageSizes)->UseRealTime();
+
+}  // namespace
+}  // namespace shmconform::bench
+
+SHMCONFORM_BENCH_MAIN()

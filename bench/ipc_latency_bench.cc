@@ -1,0 +1,167 @@
+// Round-trip latency between two processes: the parent sends a ping, the
+// peer (forked once per benchmark run) answers with a pong; one iteration is
+// one round trip. Through shared memory (futex wait/wake, spin-then-futex,
+// pure spinning) and through the kernel's byte channels (pipe, Unix stream
+// socket, eventfd) with a one-byte (eventfd: 8-byte) message.
+#include <fcntl.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "bench_util.h"
+#include "shmconform/child.h"
+#include "shmconform/errno_names.h"
+#include "shmconform/owners.h"
+#include "wait.h"
+
+namespace shmconform::bench {
+namespace {
+
+struct PingPongBlock {
+  Signal ping;  // parent -> peer: the round trip number
+  Signal pong;  // peer -> parent: the same number back
+};
+
+void ShmPingPong(benchmark::State& state, WaitMode mode) {
+  auto memory = SharedMemory(sizeof(PingPongBlock));
+  if (!memory) {
+    SkipWithErrno(state, "mmap(MAP_SHARED|MAP_ANONYMOUS)");
+    return;
+  }
+  auto* block = new (memory->get()) PingPongBlock;
+  const std::uint64_t rounds = static_cast<std::uint64_t>(state.max_iterations);
+  Peer peer = Peer::Start([&] {
+    auto parent_alive = [] { return true; };  // PR_SET_PDEATHSIG ends us with the parent
+    for (std::uint64_t i = 1; i <= rounds + 1; ++i) {
+      CHILD_CHECK(AwaitChange(block->ping, i - 1, mode, parent_alive) == i);
+      Post(block->pong, i, mode);
+    }
+  });
+  if (!peer.started()) {
+    SkipWithErrno(state, "fork");
+    return;
+  }
+  auto peer_alive = [&] { return peer.Alive(); };
+  auto round_trip = [&](std::uint64_t i) {
+    Post(block->ping, i, mode);
+    return AwaitChange(block->pong, i - 1, mode, peer_alive) == i;
+  };
+  // Round 1, not timed, waits until the peer runs.
+  std::uint64_t i = 1;
+  if (!round_trip(i)) state.SkipWithError(("no pong: " + peer.Diagnose()).c_str());
+  for (auto _ : state) {
+    if (!round_trip(++i)) {
+      state.SkipWithError(("no pong: " + peer.Diagnose()).c_str());
+      break;
+    }
+  }
+  if (state.error_occurred()) return;  // the peer is killed by its destructor
+  if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
+}
+BENCHMARK_CAPTURE(ShmPingPong, futex, WaitMode::kFutex)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, spin_then_futex, WaitMode::kAdaptive)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, spin, WaitMode::kSpin)->UseRealTime();
+
+// A byte channel each way, as four descriptors (some may be dups of others).
+struct Channel {
+  UniqueFd parent_out, parent_in;
+  UniqueFd peer_in, peer_out;
+};
+
+enum class ChannelKind { kPipe, kUnixSocket, kEventfd };
+
+bool MakeChannel(ChannelKind kind, Channel& c) {
+  int a[2] = {-1, -1}, b[2] = {-1, -1};
+  switch (kind) {
+    case ChannelKind::kPipe:
+      if (pipe2(a, O_CLOEXEC) != 0 || pipe2(b, O_CLOEXEC) != 0) break;
+      c.peer_in.reset(a[0]);
+      c.parent_out.reset(a[1]);
+      c.parent_in.reset(b[0]);
+      c.peer_out.reset(b[1]);
+      break;
+    case ChannelKind::kUnixSocket:
+      // One connected pair carries both directions.
+      if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a) != 0) break;
+      c.parent_out.reset(a[0]);
+      c.parent_in.reset(fcntl(a[0], F_DUPFD_CLOEXEC, 0));
+      c.peer_in.reset(a[1]);
+      c.peer_out.reset(fcntl(a[1], F_DUPFD_CLOEXEC, 0));
+      break;
+    case ChannelKind::kEventfd:
+      c.parent_out.reset(eventfd(0, EFD_CLOEXEC));
+      c.peer_in.reset(fcntl(c.parent_out.get(), F_DUPFD_CLOEXEC, 0));
+      c.peer_out.reset(eventfd(0, EFD_CLOEXEC));
+      c.parent_in.reset(fcntl(c.peer_out.get(), F_DUPFD_CLOEXEC, 0));
+      break;
+  }
+  return c.parent_out.valid() && c.parent_in.valid() && c.peer_in.valid() && c.peer_out.valid();
+}
+
+// Returns true when the whole message went through.
+bool Send(int fd, ChannelKind kind) {
+  const std::uint64_t one = 1;  // an eventfd takes exactly 8 bytes
+  const size_t n = kind == ChannelKind::kEventfd ? sizeof one : 1;
+  return write(fd, &one, n) == static_cast<ssize_t>(n);
+}
+
+bool Receive(int fd, ChannelKind kind) {
+  std::uint64_t value = 0;
+  const size_t n = kind == ChannelKind::kEventfd ? sizeof value : 1;
+  return read(fd, &value, n) == static_cast<ssize_t>(n);
+}
+
+void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
+  Channel c;
+  if (!MakeChannel(kind, c)) {
+    SkipWithErrno(state, "making the channel");
+    return;
+  }
+  const std::uint64_t rounds = static_cast<std::uint64_t>(state.max_iterations);
+  Peer peer = Peer::Start([&] {
+    const int in = c.peer_in.get(), out = c.peer_out.get();
+    for (std::uint64_t i = 0; i <= rounds; ++i) {
+      CHILD_CHECK(Receive(in, kind));
+      CHILD_CHECK(Send(out, kind));
+    }
+  });
+  if (!peer.started()) {
+    SkipWithErrno(state, "fork");
+    return;
+  }
+  // Pipes and sockets: without our copies of the peer's ends, its death is
+  // end-of-file here. An eventfd has no end-of-file: its read is broken by
+  // SIGCHLD (installed without SA_RESTART by BenchMain).
+  if (kind != ChannelKind::kEventfd) {
+    c.peer_in.reset();
+    c.peer_out.reset();
+  }
+  const int out = c.parent_out.get(), in = c.parent_in.get();
+  auto fail = [&] {
+    const std::string why = DescribeErrno(errno);
+    state.SkipWithError(("round trip failed (" + why + "): " + peer.Diagnose()).c_str());
+  };
+  // One round trip, not timed, waits until the peer runs.
+  if (!Send(out, kind) || !Receive(in, kind)) fail();
+  for (auto _ : state) {
+    if (!Send(out, kind) || !Receive(in, kind)) {
+      fail();
+      break;
+    }
+  }
+  if (state.error_occurred()) return;
+  if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
+}
+BENCHMARK_CAPTURE(ChannelPingPong, pipe, ChannelKind::kPipe)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, unix_socket, ChannelKind::kUnixSocket)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, eventfd, ChannelKind::kEventfd)->UseRealTime();
+
+}  // namespace
+}  // namespace shmconform::bench
+
+SHMCONFORM_BENCH_MAIN()
