@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include <benchmark/benchmark.h>
 
@@ -30,9 +31,11 @@ namespace shmconform::bench {
 namespace {
 
 // Ring geometry. Chunks bound how long a side copies before it publishes its
-// cursor, so the two copies overlap; the ring holds several chunks in flight.
-constexpr size_t kRingBytes = 1 << 20;
-constexpr size_t kChunkBytes = 64 << 10;
+// cursor, so the two copies overlap; the ring holds 16 chunks in flight.
+// (Measured here: 1-4 MiB rings with 32-128 KiB chunks are within noise of
+// each other; 256 KiB rings and 16 KiB chunks are slower.)
+constexpr size_t kRingBytes = 2 << 20;
+constexpr size_t kChunkBytes = 128 << 10;
 static_assert((kRingBytes & (kRingBytes - 1)) == 0, "the ring size is a power of two");
 
 // A single-producer single-consumer byte ring in shared memory. Each cursor
@@ -51,9 +54,12 @@ class Ring {
   Ring(void* memory, WaitMode mode)
       : control_(static_cast<RingControl*>(memory)), data_(static_cast<char*>(memory) + kRingDataOffset), mode_(mode) {}
 
-  // Copies `n` bytes into the ring, waiting for room. False if the peer died.
-  template <typename Alive>
-  bool Write(const char* src, size_t n, Alive&& alive) {
+  // Puts `n` bytes into the ring, waiting for room: fill(ring_bytes, len,
+  // offset) writes bytes [offset, offset + len) of the message. False if the
+  // peer died.
+  template <typename Fill, typename Alive>
+  bool Write(size_t n, Fill&& fill, Alive&& alive) {
+    size_t offset = 0;
     while (n > 0) {
       size_t room = kRingBytes - (head_ - tail_seen_);
       if (room < std::min(n, kChunkBytes)) {
@@ -69,18 +75,21 @@ class Ring {
       }
       const size_t at = head_ & (kRingBytes - 1);
       const size_t len = std::min({n, room, kRingBytes - at, kChunkBytes});
-      std::memcpy(data_ + at, src, len);
+      fill(data_ + at, len, offset);
       head_ += len;
-      src += len;
+      offset += len;
       n -= len;
       Post(control_->head, head_, mode_);
     }
     return true;
   }
 
-  // Copies `n` bytes out of the ring, waiting for data. False if the peer died.
-  template <typename Alive>
-  bool Read(char* dst, size_t n, Alive&& alive) {
+  // Takes `n` bytes out of the ring, waiting for data: drain(ring_bytes, len,
+  // offset) consumes bytes [offset, offset + len) of the message. False if the
+  // peer died.
+  template <typename Drain, typename Alive>
+  bool Read(size_t n, Drain&& drain, Alive&& alive) {
+    size_t offset = 0;
     while (n > 0) {
       size_t ready = head_seen_ - tail_;
       if (ready < std::min(n, kChunkBytes)) {
@@ -95,9 +104,9 @@ class Ring {
       }
       const size_t at = tail_ & (kRingBytes - 1);
       const size_t len = std::min({n, ready, kRingBytes - at, kChunkBytes});
-      std::memcpy(dst, data_ + at, len);
+      drain(data_ + at, len, offset);
       tail_ += len;
-      dst += len;
+      offset += len;
       n -= len;
       Post(control_->tail, tail_, mode_);
     }
@@ -143,47 +152,81 @@ void SetBytes(benchmark::State& state, size_t size) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(size));
 }
 
-void ShmRingBandwidth(benchmark::State& state) {
-  const size_t size = static_cast<size_t>(state.range(0));
+// Sends state.max_iterations + 1 messages of `size` bytes through a ring in
+// shared memory to a peer forked for this run. prepare(i) readies message i
+// in the sender, fill/drain move its bytes (see Ring), check(i) verifies it
+// in the receiver. Message 1 is not timed: it waits until the peer runs; the
+// last one waits until the peer has it.
+template <typename Prepare, typename Fill, typename DrainFn, typename Check>
+void RingTransfer(benchmark::State& state, size_t size, Prepare&& prepare, Fill&& fill, DrainFn&& drain,
+                  Check&& check) {
   auto shared = SharedMemory(kRingDataOffset + kRingBytes);
-  auto src = PrivateMemory(size);
-  auto dst = PrivateMemory(size);  // the peer's copy after fork
-  if (!shared || !src || !dst) {
-    SkipWithErrno(state, "mmap");
-    return;
-  }
+  if (!shared) return SkipWithErrno(state, "mmap(MAP_SHARED|MAP_ANONYMOUS)");
   new (shared->get()) RingControl;
-  const std::uint64_t messages = static_cast<std::uint64_t>(state.max_iterations);
+  const std::uint64_t messages = static_cast<std::uint64_t>(state.max_iterations) + 1;
   Peer peer = Peer::Start([&] {
     Ring ring(shared->get(), WaitMode::kAdaptive);
     auto parent_alive = [] { return true; };  // PR_SET_PDEATHSIG ends us with the parent
-    for (std::uint64_t i = 1; i <= messages + 1; ++i) {
-      CHILD_CHECK(ring.Read(dst->bytes(), size, parent_alive));
-      CHILD_CHECK(HasStamp(dst->bytes(), size, i));
+    for (std::uint64_t i = 1; i <= messages; ++i) {
+      CHILD_CHECK(ring.Read(size, drain, parent_alive));
+      CHILD_CHECK(check(i));
     }
   });
-  if (!peer.started()) {
-    SkipWithErrno(state, "fork");
-    return;
-  }
+  if (!peer.started()) return SkipWithErrno(state, "fork");
   Ring ring(shared->get(), WaitMode::kAdaptive);
   auto peer_alive = [&] { return peer.Alive(); };
-  auto fail = [&] { state.SkipWithError(("the peer stopped reading: " + peer.Diagnose()).c_str()); };
-  // Message 1, not timed, waits until the peer runs; the last one timed
-  // waits until the peer has it.
+  auto send = [&](std::uint64_t i) {
+    prepare(i);
+    if (ring.Write(size, fill, peer_alive) && ((i > 1 && i < messages) || ring.Drain(peer_alive))) return true;
+    state.SkipWithError(("the peer stopped reading: " + peer.Diagnose()).c_str());
+    return false;
+  };
   std::uint64_t i = 1;
-  Stamp(src->bytes(), size, i);
-  if (!ring.Write(src->bytes(), size, peer_alive) || !ring.Drain(peer_alive)) fail();
+  send(i);
   for (auto _ : state) {
-    Stamp(src->bytes(), size, ++i);
-    if (!ring.Write(src->bytes(), size, peer_alive) || (i == messages + 1 && !ring.Drain(peer_alive))) {
-      fail();
-      break;
-    }
+    if (!send(++i)) break;
   }
-  if (state.error_occurred()) return;
-  if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
+  if (state.error_occurred()) return;  // the peer is killed by its destructor
+  if (std::string failure = peer.Finish(); !failure.empty()) return state.SkipWithError(failure.c_str());
   SetBytes(state, size);
+}
+
+// The shared-memory ring as a channel: each message is copied from the
+// sender's buffer into the ring and out of it into the receiver's buffer.
+void ShmRingBandwidth(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  auto src = PrivateMemory(size);
+  auto dst = PrivateMemory(size);  // the peer's copy after fork
+  if (!src || !dst) return SkipWithErrno(state, "mmap");
+  char* const from = src->bytes();
+  char* const to = dst->bytes();
+  RingTransfer(
+      state, size, [&](std::uint64_t i) { Stamp(from, size, i); },
+      [&](char* ring, size_t len, size_t offset) { std::memcpy(ring, from + offset, len); },
+      [&](const char* ring, size_t len, size_t offset) { std::memcpy(to + offset, ring, len); },
+      [&](std::uint64_t i) { return HasStamp(to, size, i); });
+}
+
+// The machine's limit for moving data between two processes: the same ring
+// with no private buffers. The sender writes every byte of the ring (memset
+// of the message number); the receiver reads one word per cache line and
+// checks it. What remains is the transfer of every cache line from one core
+// to the other, plus the ring's synchronisation.
+void CrossCoreTransfer(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  constexpr size_t kLine = 64;
+  unsigned char sending = 0, received = 0;
+  bool intact = true;
+  RingTransfer(
+      state, size, [&](std::uint64_t i) { sending = static_cast<unsigned char>(i); },
+      [&](char* ring, size_t len, size_t) { std::memset(ring, sending, len); },
+      [&](const char* ring, size_t len, size_t offset) {
+        // Chunks start at multiples of the line size: ring positions advance
+        // by message sizes, all multiples of 64.
+        if (offset == 0) received = static_cast<unsigned char>(ring[0]);
+        for (size_t k = 0; k < len; k += kLine) intact &= static_cast<unsigned char>(ring[k]) == received;
+      },
+      [&](std::uint64_t i) { return std::exchange(intact, true) && received == static_cast<unsigned char>(i); });
 }
 
 enum class ChannelKind { kPipe, kUnixSocket };
@@ -291,6 +334,7 @@ void MessageSizes(benchmark::internal::Benchmark* b) {
 }
 
 BENCHMARK(ShmRingBandwidth)->Apply(MessageSizes)->UseRealTime();
+BENCHMARK(CrossCoreTransfer)->Apply(MessageSizes)->UseRealTime();
 BENCHMARK_CAPTURE(ChannelBandwidth, pipe, ChannelKind::kPipe)->Apply(MessageSizes)->UseRealTime();
 BENCHMARK_CAPTURE(ChannelBandwidth, unix_socket, ChannelKind::kUnixSocket)->Apply(MessageSizes)->UseRealTime();
 BENCHMARK(Memcpy)->Apply(MessageSizes)->UseRealTime();

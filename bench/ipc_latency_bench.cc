@@ -4,6 +4,7 @@
 // pure spinning) and through the kernel's byte channels (pipe, Unix stream
 // socket, eventfd) with a one-byte (eventfd: 8-byte) message.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -103,17 +104,31 @@ bool MakeChannel(ChannelKind kind, Channel& c) {
   return c.parent_out.valid() && c.parent_in.valid() && c.peer_in.valid() && c.peer_out.valid();
 }
 
-// Returns true when the whole message went through.
-bool Send(int fd, ChannelKind kind) {
-  const std::uint64_t one = 1;  // an eventfd takes exactly 8 bytes
-  const size_t n = kind == ChannelKind::kEventfd ? sizeof one : 1;
-  return write(fd, &one, n) == static_cast<ssize_t>(n);
+// A read or write interrupted by SIGCHLD (our peer ended, perhaps normally
+// right after answering) is retried while the peer lives or its answer waits.
+bool Interrupted(int fd, const Peer* peer) {
+  if (errno != EINTR || peer == nullptr) return false;
+  struct pollfd p = {fd, POLLIN, 0};
+  return peer->Alive() || poll(&p, 1, 0) == 1;
 }
 
-bool Receive(int fd, ChannelKind kind) {
+// Returns true when the whole message went through. `peer` is null in the peer.
+bool Send(int fd, ChannelKind kind, const Peer* peer) {
+  const std::uint64_t one = 1;  // an eventfd takes exactly 8 bytes
+  const size_t n = kind == ChannelKind::kEventfd ? sizeof one : 1;
+  ssize_t done;
+  while ((done = write(fd, &one, n)) < 0 && Interrupted(fd, peer)) {
+  }
+  return done == static_cast<ssize_t>(n);
+}
+
+bool Receive(int fd, ChannelKind kind, const Peer* peer) {
   std::uint64_t value = 0;
   const size_t n = kind == ChannelKind::kEventfd ? sizeof value : 1;
-  return read(fd, &value, n) == static_cast<ssize_t>(n);
+  ssize_t done;
+  while ((done = read(fd, &value, n)) < 0 && Interrupted(fd, peer)) {
+  }
+  return done == static_cast<ssize_t>(n);
 }
 
 void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
@@ -126,8 +141,8 @@ void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
   Peer peer = Peer::Start([&] {
     const int in = c.peer_in.get(), out = c.peer_out.get();
     for (std::uint64_t i = 0; i <= rounds; ++i) {
-      CHILD_CHECK(Receive(in, kind));
-      CHILD_CHECK(Send(out, kind));
+      CHILD_CHECK(Receive(in, kind, nullptr));
+      CHILD_CHECK(Send(out, kind, nullptr));
     }
   });
   if (!peer.started()) {
@@ -147,9 +162,9 @@ void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
     state.SkipWithError(("round trip failed (" + why + "): " + peer.Diagnose()).c_str());
   };
   // One round trip, not timed, waits until the peer runs.
-  if (!Send(out, kind) || !Receive(in, kind)) fail();
+  if (!Send(out, kind, &peer) || !Receive(in, kind, &peer)) fail();
   for (auto _ : state) {
-    if (!Send(out, kind) || !Receive(in, kind)) {
+    if (!Send(out, kind, &peer) || !Receive(in, kind, &peer)) {
       fail();
       break;
     }

@@ -4,11 +4,11 @@
 // declared that it sleeps.
 #pragma once
 
+#include <sched.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-
-#include <sched.h>
 
 #include "bench_util.h"
 
@@ -21,6 +21,7 @@ struct alignas(128) Signal {
   std::atomic<std::uint64_t> value{0};
   std::atomic<std::uint32_t> event{0};     // futex word, bumped to wake the waiter
   std::atomic<std::uint32_t> sleeping{0};  // the waiter is in (or entering) FUTEX_WAIT
+  std::atomic<std::int32_t> poster_cpu{-1};  // where the poster ran when it last posted
 };
 
 enum class WaitMode {
@@ -34,12 +35,20 @@ enum class WaitMode {
 // enough not to burn a core the peer needs when it is not running.
 inline constexpr std::chrono::nanoseconds kSpinBudget{50'000};
 
+// Spinning helps only while the poster runs on another CPU: on ours it cannot
+// run until we stop. Its CPU at its last post is the estimate.
+inline bool PosterRunsElsewhere(const Signal& s) {
+  const int cpu = sched_getcpu();
+  return cpu < 0 || s.poster_cpu.load(std::memory_order_relaxed) != cpu;
+}
+
 // Publishes `v` and wakes the waiter as the mode requires.
 inline void Post(Signal& s, std::uint64_t v, WaitMode mode) {
   if (mode == WaitMode::kSpin) {
     s.value.store(v, std::memory_order_release);
     return;
   }
+  if (mode == WaitMode::kAdaptive) s.poster_cpu.store(sched_getcpu(), std::memory_order_relaxed);
   // seq_cst store then load: with the waiter's seq_cst store of `sleeping`
   // and load of `value`, one of the two sees the other (no lost wake-up).
   s.value.store(v, std::memory_order_seq_cst);
@@ -57,7 +66,7 @@ template <typename Alive>
 std::uint64_t AwaitChange(Signal& s, std::uint64_t seen, WaitMode mode, Alive&& alive) {
   std::uint64_t v = s.value.load(std::memory_order_acquire);
   if (v != seen) return v;
-  if (mode != WaitMode::kFutex) {
+  if (mode == WaitMode::kSpin || (mode == WaitMode::kAdaptive && PosterRunsElsewhere(s))) {
     const auto deadline = std::chrono::steady_clock::now() + kSpinBudget;
     for (unsigned spins = 1;; ++spins) {
       CpuRelax();
