@@ -147,6 +147,16 @@ def test_median_of_repetitions_wins_over_single_runs():
     assert ratios["futex_vs_pipe_round_trip"]["value"] == pytest.approx(0.3)
 
 
+def test_cross_core_ratio_is_reported_only_when_measured():
+    plain = by_name(bench_ratios.compute(bandwidth_report(6 * GIB, 10 * GIB, 2 * GIB)))
+    assert not any(name.startswith("ring_vs_cross_core") for name in plain)
+    data = bandwidth_report(6 * GIB, 10 * GIB, 2 * GIB)
+    data["benchmarks"].append(entry(f"CrossCoreTransfer/{MIB}/real_time", bytes_per_second=6.5 * GIB))
+    ratio = by_name(bench_ratios.compute(data))["ring_vs_cross_core_transfer/1MiB"]
+    assert ratio["value"] == pytest.approx(6 / 6.5)
+    assert ratio["met"] is True
+
+
 def test_spin_then_futex_ratio_is_reported_when_measured():
     data = report(entry("ShmPingPong/spin_then_futex/real_time", real_time=400),
                   entry("ChannelPingPong/pipe/real_time", real_time=10000))
@@ -183,12 +193,13 @@ def _bench_binary(name):
 def test_real_bench_binaries_produce_the_names_the_ratios_need(tmp_path):
     """The C++ names and the Python module agree: every ratio gets a value."""
     reports = []
-    for binary, regex in (("bench-ipc-bandwidth", f"/{MIB}/"), ("bench-ipc-latency", "/(futex|pipe)/")):
+    for binary, regex in (("bench-ipc-bandwidth", f"/{MIB}/"), ("bench-ipc-latency", "/(futex|spin_then_futex|pipe)/")):
         out = tmp_path / f"{binary}.json"
         subprocess.run([str(_bench_binary(binary)), "--benchmark_min_time=0.001", f"--benchmark_filter={regex}",
                         f"--benchmark_out={out}", "--benchmark_out_format=json"],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120, check=True)
         reports.append(json.loads(out.read_text()))
     ratios = by_name(bench_ratios.compute(reports))
-    for name in ("ring_vs_memcpy_bandwidth/1MiB", "ring_vs_pipe_bandwidth/1MiB", "futex_vs_pipe_round_trip"):
+    for name in ("ring_vs_memcpy_bandwidth/1MiB", "ring_vs_pipe_bandwidth/1MiB", "ring_vs_cross_core_transfer/1MiB",
+                 "futex_vs_pipe_round_trip", "spin_then_futex_vs_pipe_round_trip"):
         assert ratios[name]["value"] is not None, ratios[name]["explanation"]
