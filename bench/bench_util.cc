@@ -52,6 +52,12 @@ std::string Peer::Finish() {
 }
 
 std::string Peer::Diagnose() {
+  // End-of-file or EPIPE arrive while the peer is still exiting: give it a
+  // moment (this is the error path only) so its outcome can be reported.
+  for (int i = 0; i < 1000 && Alive(); ++i) {
+    struct timespec ms = {0, 1'000'000};
+    nanosleep(&ms, nullptr);
+  }
   if (Alive()) return "the peer process is still running";
   const std::string failure = Finish();
   return failure.empty() ? "the peer process exited early with status 0" : failure;

@@ -249,6 +249,7 @@ bool ReadAll(int fd, char* p, size_t n) {
     const ssize_t done = read(fd, p, n);
     if (done <= 0) {
       if (done < 0 && errno == EINTR) continue;
+      if (done == 0) errno = 0;  // end of file
       return false;
     }
     p += done;
@@ -295,7 +296,7 @@ void ChannelBandwidth(benchmark::State& state, ChannelKind kind) {
   peer_in.reset();
   peer_ack.reset();
   auto fail = [&] {
-    const std::string why = DescribeErrno(errno);
+    const std::string why = errno ? DescribeErrno(errno) : "end of file";
     state.SkipWithError(("transfer failed (" + why + "): " + peer.Diagnose()).c_str());
   };
   // Message 1, not timed, waits until the peer runs; the last one timed

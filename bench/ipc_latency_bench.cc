@@ -128,6 +128,7 @@ bool Receive(int fd, ChannelKind kind, const Peer* peer) {
   ssize_t done;
   while ((done = read(fd, &value, n)) < 0 && Interrupted(fd, peer)) {
   }
+  if (done == 0) errno = 0;  // end of file
   return done == static_cast<ssize_t>(n);
 }
 
@@ -158,7 +159,7 @@ void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
   }
   const int out = c.parent_out.get(), in = c.parent_in.get();
   auto fail = [&] {
-    const std::string why = DescribeErrno(errno);
+    const std::string why = errno ? DescribeErrno(errno) : "end of file";
     state.SkipWithError(("round trip failed (" + why + "): " + peer.Diagnose()).c_str());
   };
   // One round trip, not timed, waits until the peer runs.
