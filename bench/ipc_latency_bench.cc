@@ -2,9 +2,11 @@
 // peer (forked once per benchmark run) answers with a pong; one iteration is
 // one round trip. Through shared memory (futex wait/wake, spin-then-futex,
 // pure spinning) and through the kernel's byte channels (pipe, Unix stream
-// socket, eventfd) with a one-byte (eventfd: 8-byte) message.
+// socket, eventfd) with a one-byte (eventfd: 8-byte) message. The "_one_cpu"
+// variants pin both processes to one CPU.
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,12 +25,41 @@
 namespace shmconform::bench {
 namespace {
 
+// Where the two processes run: wherever the scheduler puts them, or both on
+// the CPU the benchmark starts on. With one CPU every wake-up is a context
+// switch on that CPU, so the figures compare the mechanisms' own costs
+// without the scheduler's placement (sync wake-ups keep a pipe's two ends on
+// one CPU; a futex or eventfd wake-up goes to wherever the sleeper last ran).
+enum class Placement { kAny, kOneCpu };
+
+// Pins this process, and so the peer it forks next, to its current CPU until
+// the returned Cleanup runs. Empty Cleanup for kAny or when affinity is
+// unavailable (the benchmark then says so in its label).
+Cleanup Place(benchmark::State& state, Placement placement) {
+  if (placement == Placement::kAny) return Cleanup();
+  cpu_set_t before;
+  const int cpu = sched_getcpu();
+  if (cpu < 0 || sched_getaffinity(0, sizeof before, &before) != 0) {
+    state.SetLabel("not pinned: no sched_getcpu/affinity");
+    return Cleanup();
+  }
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(cpu, &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0) {
+    state.SetLabel("not pinned: sched_setaffinity failed");
+    return Cleanup();
+  }
+  return Cleanup([before] { sched_setaffinity(0, sizeof before, &before); });
+}
+
 struct PingPongBlock {
   Signal ping;  // parent -> peer: the round trip number
   Signal pong;  // peer -> parent: the same number back
 };
 
-void ShmPingPong(benchmark::State& state, WaitMode mode) {
+void ShmPingPong(benchmark::State& state, WaitMode mode, Placement placement) {
+  Cleanup unpin = Place(state, placement);
   auto memory = SharedMemory(sizeof(PingPongBlock));
   if (!memory) {
     SkipWithErrno(state, "mmap(MAP_SHARED|MAP_ANONYMOUS)");
@@ -64,9 +95,11 @@ void ShmPingPong(benchmark::State& state, WaitMode mode) {
   if (state.error_occurred()) return;  // the peer is killed by its destructor
   if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
 }
-BENCHMARK_CAPTURE(ShmPingPong, futex, WaitMode::kFutex)->UseRealTime();
-BENCHMARK_CAPTURE(ShmPingPong, spin_then_futex, WaitMode::kAdaptive)->UseRealTime();
-BENCHMARK_CAPTURE(ShmPingPong, spin, WaitMode::kSpin)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, futex, WaitMode::kFutex, Placement::kAny)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, spin_then_futex, WaitMode::kAdaptive, Placement::kAny)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, spin, WaitMode::kSpin, Placement::kAny)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, futex_one_cpu, WaitMode::kFutex, Placement::kOneCpu)->UseRealTime();
+BENCHMARK_CAPTURE(ShmPingPong, spin_then_futex_one_cpu, WaitMode::kAdaptive, Placement::kOneCpu)->UseRealTime();
 
 // A byte channel each way, as four descriptors (some may be dups of others).
 struct Channel {
@@ -132,7 +165,8 @@ bool Receive(int fd, ChannelKind kind, const Peer* peer) {
   return done == static_cast<ssize_t>(n);
 }
 
-void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
+void ChannelPingPong(benchmark::State& state, ChannelKind kind, Placement placement) {
+  Cleanup unpin = Place(state, placement);
   Channel c;
   if (!MakeChannel(kind, c)) {
     SkipWithErrno(state, "making the channel");
@@ -173,9 +207,12 @@ void ChannelPingPong(benchmark::State& state, ChannelKind kind) {
   if (state.error_occurred()) return;
   if (std::string failure = peer.Finish(); !failure.empty()) state.SkipWithError(failure.c_str());
 }
-BENCHMARK_CAPTURE(ChannelPingPong, pipe, ChannelKind::kPipe)->UseRealTime();
-BENCHMARK_CAPTURE(ChannelPingPong, unix_socket, ChannelKind::kUnixSocket)->UseRealTime();
-BENCHMARK_CAPTURE(ChannelPingPong, eventfd, ChannelKind::kEventfd)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, pipe, ChannelKind::kPipe, Placement::kAny)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, unix_socket, ChannelKind::kUnixSocket, Placement::kAny)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, eventfd, ChannelKind::kEventfd, Placement::kAny)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, pipe_one_cpu, ChannelKind::kPipe, Placement::kOneCpu)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, unix_socket_one_cpu, ChannelKind::kUnixSocket, Placement::kOneCpu)->UseRealTime();
+BENCHMARK_CAPTURE(ChannelPingPong, eventfd_one_cpu, ChannelKind::kEventfd, Placement::kOneCpu)->UseRealTime();
 
 }  // namespace
 }  // namespace shmconform::bench

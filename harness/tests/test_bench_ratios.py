@@ -165,6 +165,15 @@ def test_spin_then_futex_ratio_is_reported_when_measured():
     assert ratio["met"] is True
 
 
+def test_one_cpu_ratio_is_reported_when_measured():
+    data = report(entry("ShmPingPong/futex_one_cpu/real_time", real_time=9000),
+                  entry("ChannelPingPong/pipe_one_cpu/real_time", real_time=10000))
+    ratios = by_name(bench_ratios.compute(data))
+    assert ratios["futex_vs_pipe_round_trip_one_cpu"]["value"] == pytest.approx(0.9)
+    assert ratios["futex_vs_pipe_round_trip_one_cpu"]["met"] is False
+    assert "spin_then_futex_vs_pipe_round_trip" not in ratios
+
+
 def test_main_prints_a_table_and_json(tmp_path, capsys):
     bw, lat = tmp_path / "bw.json", tmp_path / "lat.json"
     bw.write_text(json.dumps(bandwidth_report(9 * GIB, 10 * GIB, 2 * GIB)))
@@ -193,7 +202,7 @@ def _bench_binary(name):
 def test_real_bench_binaries_produce_the_names_the_ratios_need(tmp_path):
     """The C++ names and the Python module agree: every ratio gets a value."""
     reports = []
-    for binary, regex in (("bench-ipc-bandwidth", f"/{MIB}/"), ("bench-ipc-latency", "/(futex|spin_then_futex|pipe)/")):
+    for binary, regex in (("bench-ipc-bandwidth", f"/{MIB}/"), ("bench-ipc-latency", "/(futex|spin_then_futex|pipe)(_one_cpu)?/")):
         out = tmp_path / f"{binary}.json"
         subprocess.run([str(_bench_binary(binary)), "--benchmark_min_time=0.001", f"--benchmark_filter={regex}",
                         f"--benchmark_out={out}", "--benchmark_out_format=json"],
@@ -201,5 +210,6 @@ def test_real_bench_binaries_produce_the_names_the_ratios_need(tmp_path):
         reports.append(json.loads(out.read_text()))
     ratios = by_name(bench_ratios.compute(reports))
     for name in ("ring_vs_memcpy_bandwidth/1MiB", "ring_vs_pipe_bandwidth/1MiB", "ring_vs_cross_core_transfer/1MiB",
-                 "futex_vs_pipe_round_trip", "spin_then_futex_vs_pipe_round_trip"):
+                 "futex_vs_pipe_round_trip", "spin_then_futex_vs_pipe_round_trip",
+                 "futex_vs_pipe_round_trip_one_cpu"):
         assert ratios[name]["value"] is not None, ratios[name]["explanation"]
