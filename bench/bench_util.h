@@ -73,8 +73,8 @@ std::optional<Mapping> PrivateMemory(std::size_t length);
 std::uint64_t ReadEveryPage(const volatile char* p, std::size_t length);
 void WriteEveryPage(volatile char* p, std::size_t length, char value);
 
-// Sets "pages/s" (a rate) and "ns/page" from the number of pages handled in
-// all iterations.
+// Sets "pages/s" (a rate) and "time/page" (seconds) from the number of pages
+// handled in all iterations.
 void SetPageCounters(benchmark::State& state, double pages_total);
 
 // Fails the benchmark with "what: <errno name>" (from the current errno).

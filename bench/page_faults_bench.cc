@@ -1,5 +1,5 @@
 // First-touch cost per page: a fresh mapping of each kind of memory, mapped
-// and then touched once per page, in pages/s and ns/page. The "_populate"
+// and then touched once per page, in pages/s and time/page. The "_populate"
 // variants map with MAP_POPULATE and then touch, so they time the prefault
 // done by mmap itself. Creating the object before and unmapping/removing it
 // after each iteration is not timed.
