@@ -157,6 +157,15 @@ def test_cross_core_ratio_is_reported_only_when_measured():
     assert ratio["met"] is True
 
 
+def test_streaming_ring_ratio_is_reported_when_measured():
+    data = bandwidth_report(6 * GIB, 10 * GIB, 2 * GIB)
+    data["benchmarks"].append(entry(f"ShmRingStreamingBandwidth/{MIB}/real_time", bytes_per_second=8.5 * GIB))
+    ratio = by_name(bench_ratios.compute(data))["streaming_ring_vs_memcpy_bandwidth/1MiB"]
+    assert ratio["value"] == pytest.approx(0.85)
+    assert ratio["met"] is True
+    assert "ShmRingStreamingBandwidth/1048576 8.50 GiB/s" in ratio["explanation"]
+
+
 def test_spin_then_futex_ratio_is_reported_when_measured():
     data = report(entry("ShmPingPong/spin_then_futex/real_time", real_time=400),
                   entry("ChannelPingPong/pipe/real_time", real_time=10000))
