@@ -166,6 +166,15 @@ def test_streaming_ring_ratio_is_reported_when_measured():
     assert "ShmRingStreamingBandwidth/1048576 8.50 GiB/s" in ratio["explanation"]
 
 
+def test_large_pipe_ratio_is_reported_when_measured():
+    data = bandwidth_report(6 * GIB, 10 * GIB, 1 * GIB)
+    data["benchmarks"].append(entry(f"ChannelBandwidth/pipe_1mib/{MIB}/real_time", bytes_per_second=2.5 * GIB))
+    ratios = by_name(bench_ratios.compute(data))
+    assert ratios["ring_vs_pipe_bandwidth/1MiB"]["value"] == pytest.approx(6)
+    assert ratios["ring_vs_1mib_pipe_bandwidth/1MiB"]["value"] == pytest.approx(2.4)
+    assert ratios["ring_vs_1mib_pipe_bandwidth/1MiB"]["met"] is False
+
+
 def test_spin_then_futex_ratio_is_reported_when_measured():
     data = report(entry("ShmPingPong/spin_then_futex/real_time", real_time=400),
                   entry("ChannelPingPong/pipe/real_time", real_time=10000))
