@@ -38,6 +38,7 @@ TEST(DevShmTest, ObjectIsTheFileOfItsNameInDevShm) {
 TEST(DevShmTest, PrivateDevShmHidesTheHostsObjectsAndKeepsItsOwn) {
   REQUIREMENTS("NS.DEVSHM.PRIVATE");
   SKIP_UNLESS_PRIVATE_DEV_SHM();
+  const NamespaceMode mode = *ProbeDevShmNamespace().mode;
   auto host = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("host"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(pwrite(host.fd(), "host data", 10, 0), SyscallSucceedsWithValue(10));
   const std::string inner = UniqueShmName("inner");
@@ -45,7 +46,7 @@ TEST(DevShmTest, PrivateDevShmHidesTheHostsObjectsAndKeepsItsOwn) {
   const char* host_name = host.name().c_str();
   const char* inner_name = inner.c_str();
   EXPECT_THAT(RunInChild([=] {
-                CHILD_CHECK(EnterPrivateDevShm());
+                CHILD_CHECK(EnterPrivateDevShm(mode));
                 CHILD_CHECK_ERRNO(shm_open(host_name, O_RDWR, 0), ENOENT);
                 // The host's name is free here: a new, empty object.
                 const int fd = shm_open(host_name, O_RDWR | O_CREAT | O_EXCL, 0600);

@@ -1,6 +1,8 @@
 // ipc_namespaces(7): what a container's private IPC namespace must isolate --
 // keys, ids, the /proc view, the limits -- and how its segments end.
 // Every test makes its own namespace in a child; nothing on the host changes.
+// As root the namespace is made directly; as an ordinary user, where the
+// kernel allows it, inside a user namespace (as rootless containers do).
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ipc.h>
@@ -66,11 +68,11 @@ int ProcListsKey(key_t key) {
 
 TEST(IpcNamespaceTest, KeysAreVisibleOnlyInTheirOwnNamespace) {
   REQUIREMENTS("NS.IPC.KEY_ISOLATED");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   const key_t host_key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(host_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
   const key_t inner_key = UniqueIpcKey();
-  EXPECT_THAT(RunInPrivateIpcNamespace([=] {
+  EXPECT_THAT(RunInNewIpcNamespace([=] {
                 CHILD_CHECK_ERRNO(shmget(host_key, 0, 0), ENOENT);
                 // The same key is free here: a new segment, not the host's.
                 const int id = shmget(host_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600);
@@ -84,10 +86,10 @@ TEST(IpcNamespaceTest, KeysAreVisibleOnlyInTheirOwnNamespace) {
 
 TEST(IpcNamespaceTest, IdsFromAnotherNamespaceAreInvalid) {
   REQUIREMENTS("NS.IPC.ID_ISOLATED");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0666));
   const int id = seg.id();
-  EXPECT_THAT(RunInPrivateIpcNamespace([id] {
+  EXPECT_THAT(RunInNewIpcNamespace([id] {
                 shmid_ds ds{};
                 CHILD_CHECK_ERRNO(shmctl(id, IPC_STAT, &ds), EINVAL);
                 CHILD_CHECK_ERRNO(shmat(id, nullptr, 0), EINVAL);
@@ -100,13 +102,13 @@ TEST(IpcNamespaceTest, IdsFromAnotherNamespaceAreInvalid) {
 
 TEST(IpcNamespaceTest, ProcSysvipcShmListsOnlyTheNamespacesSegments) {
   REQUIREMENTS("NS.IPC.PROC_VIEW");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   if (!ReadProcSysvipcShm()) GTEST_SKIP() << "/proc/sysvipc/shm is not readable here";
   const key_t host_key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(host_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
   ASSERT_EQ(ProcListsKey(host_key), 1);
   const key_t inner_key = UniqueIpcKey();
-  EXPECT_THAT(RunInPrivateIpcNamespace([=] {
+  EXPECT_THAT(RunInNewIpcNamespace([=] {
                 CHILD_CHECK(ProcListsKey(host_key) == 0);
                 CHILD_CHECK_SUCCESS(shmget(inner_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
                 CHILD_CHECK(ProcListsKey(inner_key) == 1);
@@ -117,9 +119,9 @@ TEST(IpcNamespaceTest, ProcSysvipcShmListsOnlyTheNamespacesSegments) {
 
 TEST(IpcNamespaceTest, ShmmaxIsEnforcedPerNamespace) {
   REQUIREMENTS("NS.IPC.SHMMAX");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   const size_t limit = 2 * PageSize();
-  EXPECT_THAT(RunInPrivateIpcNamespace([limit] {
+  EXPECT_THAT(RunInNewIpcNamespace([limit] {
                 CHILD_CHECK(WriteKernelSysctl("shmmax", limit));
                 CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, limit, IPC_CREAT | 0600));
                 CHILD_CHECK_ERRNO(shmget(IPC_PRIVATE, limit + 1, IPC_CREAT | 0600), EINVAL);
@@ -129,9 +131,9 @@ TEST(IpcNamespaceTest, ShmmaxIsEnforcedPerNamespace) {
 
 TEST(IpcNamespaceTest, ShmallIsEnforcedPerNamespace) {
   REQUIREMENTS("NS.IPC.SHMALL");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   const size_t page = PageSize();
-  EXPECT_THAT(RunInPrivateIpcNamespace([page] {
+  EXPECT_THAT(RunInNewIpcNamespace([page] {
                 CHILD_CHECK(WriteKernelSysctl("shmall", 4));  // in pages
                 CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, 3 * page, IPC_CREAT | 0600));
                 CHILD_CHECK_ERRNO(shmget(IPC_PRIVATE, page + 1, IPC_CREAT | 0600), ENOSPC);
@@ -143,8 +145,8 @@ TEST(IpcNamespaceTest, ShmallIsEnforcedPerNamespace) {
 
 TEST(IpcNamespaceTest, ShmmniIsEnforcedPerNamespace) {
   REQUIREMENTS("NS.IPC.SHMMNI");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
-  EXPECT_THAT(RunInPrivateIpcNamespace([] {
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
+  EXPECT_THAT(RunInNewIpcNamespace([] {
                 CHILD_CHECK(WriteKernelSysctl("shmmni", 2));
                 CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600));
                 CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600));
@@ -173,7 +175,7 @@ HostIpcState ReadHostIpcState() {
 
 TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
   REQUIREMENTS("NS.IPC.LIMITS_PER_NAMESPACE");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   const key_t host_key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(host_key, 3 * PageSize() + 1, IPC_CREAT | IPC_EXCL | 0640));
   const HostIpcState before = ReadHostIpcState();
@@ -184,7 +186,7 @@ TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
   const key_t inner_key = UniqueIpcKey();
   const size_t page = PageSize();
   const bool has_next_id = before.next_id.has_value();
-  EXPECT_THAT(RunInPrivateIpcNamespace([=] {
+  EXPECT_THAT(RunInNewIpcNamespace([=] {
                 CHILD_CHECK(WriteKernelSysctl("shmmax", page));
                 CHILD_CHECK(WriteKernelSysctl("shmall", 1));
                 CHILD_CHECK(WriteKernelSysctl("shmmni", 1));
@@ -206,7 +208,7 @@ TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
 
 TEST(IpcNamespaceTest, RmidForcedDestroysSegmentsOnLastDetachAndOnCreatorExit) {
   REQUIREMENTS("NS.IPC.RMID_FORCED");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();
   if (!ReadProcNumber("/proc/sys/kernel/shm_rmid_forced")) GTEST_SKIP() << "no kernel.shm_rmid_forced here";
   const size_t page = PageSize();
   const key_t keys[4] = {UniqueIpcKey(), UniqueIpcKey(), UniqueIpcKey(), UniqueIpcKey()};
@@ -222,7 +224,7 @@ TEST(IpcNamespaceTest, RmidForcedDestroysSegmentsOnLastDetachAndOnCreatorExit) {
     int status = -1;
     CHILD_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0);
   };
-  EXPECT_THAT(RunInPrivateIpcNamespace([&] {
+  EXPECT_THAT(RunInNewIpcNamespace([&] {
                 CHILD_CHECK(WriteKernelSysctl("shm_rmid_forced", 0));
                 cycle(0);  // without the setting both segments stay
                 CHILD_CHECK_SUCCESS(shmget(keys[0], 0, 0));

@@ -59,10 +59,10 @@ TEST(ProcShmNextIdTest, ChoosesTheIdOfTheNextSegmentOnce) {
   REQUIREMENTS("PROC.SHM_NEXT_ID");
   if (!ReadFile("/proc/sys/kernel/shm_next_id"))
     GTEST_SKIP() << "no /proc/sys/kernel/shm_next_id (kernel without CONFIG_CHECKPOINT_RESTORE)";
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();  // never set it on the host
+  SKIP_UNLESS_NEW_IPC_NAMESPACE();  // never set it on the host
   // Index 7, sequence 3: valid with either ipcmni layout.
   constexpr int kWanted = 3 * 32768 + 7;
-  EXPECT_THAT(RunInPrivateIpcNamespace([] {
+  EXPECT_THAT(RunInNewIpcNamespace([] {
                 CHILD_CHECK(WriteKernelSysctl("shm_next_id", kWanted));
                 CHILD_CHECK(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600) == kWanted);
                 // Used once: the file reads -1 again, the kernel chooses.
