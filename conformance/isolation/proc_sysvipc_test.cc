@@ -44,13 +44,17 @@ TEST(ProcSysvipcShmTest, RowAgreesWithIpcStat) {
   if (!ReadProcSysvipcShm()) GTEST_SKIP() << "/proc/sysvipc/shm is not readable here";
   const size_t odd_size = 3 * PageSize() + 5;  // the row shows the requested size, like IPC_STAT
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(UniqueIpcKey(), odd_size, IPC_CREAT | IPC_EXCL | 0640));
-  ExpectRowMatchesStat(seg.id());  // fresh: no attach yet
+  ExpectRowMatchesStat(seg.id());  // fresh: never attached
+  // A child attaches and exits: lpid is then the child's, unlike cpid.
+  const int id = seg.id();
+  ASSERT_THAT(RunInChild([id] { CHILD_CHECK_SUCCESS(shmat(id, nullptr, 0)); }), ExitedWithCode(0));
+  ExpectRowMatchesStat(seg.id());
+  EXPECT_NE(FindProcShmEntry(seg.id())->lpid, getpid());
   {
     auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
-    ExpectRowMatchesStat(seg.id());  // attached: nattch 1, lpid and atime set
+    ExpectRowMatchesStat(seg.id());  // attached here: nattch 1, lpid ours
     EXPECT_EQ(FindProcShmEntry(seg.id())->nattch, 1u);
   }
-  ExpectRowMatchesStat(seg.id());  // detached: dtime set
   EXPECT_EQ(FindProcShmEntry(seg.id())->size, odd_size);
   EXPECT_EQ(FindProcShmEntry(seg.id())->perms & 0777, 0640u);
 }
