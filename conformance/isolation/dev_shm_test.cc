@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "isolation.h"
+#include "../posix/posix_shm.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -20,6 +21,7 @@ namespace {
 
 TEST(DevShmTest, ObjectIsTheFileOfItsNameInDevShm) {
   REQUIREMENTS("NS.DEVSHM.LOCATION");
+  SKIP_UNLESS_POSIX_SHM();
   struct stat dir{};
   if (stat("/dev/shm", &dir) != 0) GTEST_SKIP() << "there is no /dev/shm here";
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("where"), O_RDWR | O_CREAT | O_EXCL, 0600));
@@ -37,6 +39,7 @@ TEST(DevShmTest, ObjectIsTheFileOfItsNameInDevShm) {
 
 TEST(DevShmTest, PrivateDevShmHidesTheHostsObjectsAndKeepsItsOwn) {
   REQUIREMENTS("NS.DEVSHM.PRIVATE");
+  SKIP_UNLESS_POSIX_SHM();
   SKIP_UNLESS_PRIVATE_DEV_SHM();
   const NamespaceMode mode = *ProbeDevShmNamespace().mode;
   auto host = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("host"), O_RDWR | O_CREAT | O_EXCL, 0600));

@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "posix_shm.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -33,6 +34,7 @@ Cleanup ScopedUmask(mode_t mask) {
 
 TEST(ShmOpenTest, CreateMakesEmptyObjectOwnedByCaller) {
   REQUIREMENTS("PSHM.OPEN.CREATE_EMPTY", "PSHM.OPEN.CREATE_OWNER");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("empty"), O_RDWR | O_CREAT | O_EXCL, 0600));
   const struct stat st = StatOf(shm.fd());
   EXPECT_EQ(st.st_size, 0);
@@ -50,6 +52,7 @@ class ShmOpenModeTest : public ::testing::TestWithParam<UmaskCase> {};
 
 TEST_P(ShmOpenModeTest, CreateAppliesUmaskToMode) {
   REQUIREMENTS("PSHM.OPEN.CREATE_MODE");
+  SKIP_UNLESS_POSIX_SHM();
   const UmaskCase c = GetParam();
   Cleanup restore = ScopedUmask(c.mask);
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("mode"), O_RDWR | O_CREAT | O_EXCL, c.requested));
@@ -62,6 +65,7 @@ INSTANTIATE_TEST_SUITE_P(Masks, ShmOpenModeTest,
 
 TEST(ShmOpenTest, ExclusiveCreateOfExistingNameFailsWithEEXIST) {
   REQUIREMENTS("PSHM.OPEN.EXCL_EXISTS");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("excl"), O_RDWR | O_CREAT | O_EXCL, 0600));
   EXPECT_THAT(shm_open(shm.name().c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), SyscallFailsWithErrno(EEXIST));
   // Without O_EXCL the same call opens the existing object.
@@ -71,6 +75,7 @@ TEST(ShmOpenTest, ExclusiveCreateOfExistingNameFailsWithEEXIST) {
 
 TEST(ShmOpenTest, MissingNameWithoutCreateFailsWithENOENT) {
   REQUIREMENTS("PSHM.OPEN.MISSING_ENOENT");
+  SKIP_UNLESS_POSIX_SHM();
   const std::string name = UniqueShmName("missing");
   EXPECT_THAT(shm_open(name.c_str(), O_RDWR, 0), SyscallFailsWithErrno(ENOENT));
   EXPECT_THAT(shm_open(name.c_str(), O_RDONLY, 0), SyscallFailsWithErrno(ENOENT));
@@ -78,6 +83,7 @@ TEST(ShmOpenTest, MissingNameWithoutCreateFailsWithENOENT) {
 
 TEST(ShmOpenTest, ReadOnlyDescriptorCannotBeMappedSharedWritable) {
   REQUIREMENTS("PSHM.OPEN.RDONLY_NO_SHARED_WRITE");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("rdonly"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
   UniqueFd ro(shm_open(shm.name().c_str(), O_RDONLY, 0));
@@ -91,6 +97,7 @@ TEST(ShmOpenTest, ReadOnlyDescriptorCannotBeMappedSharedWritable) {
 
 TEST(ShmOpenTest, TruncateEmptiesObjectAndKeepsItsMode) {
   REQUIREMENTS("PSHM.OPEN.TRUNC");
+  SKIP_UNLESS_POSIX_SHM();
   Cleanup restore = ScopedUmask(0);
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("trunc"), O_RDWR | O_CREAT | O_EXCL, 0640));
   ASSERT_THAT(ftruncate(shm.fd(), 2 * PageSize()), SyscallSucceeds());
@@ -102,6 +109,7 @@ TEST(ShmOpenTest, TruncateEmptiesObjectAndKeepsItsMode) {
 
 TEST(ShmOpenTest, TruncateKeepsTheOwner) {
   REQUIREMENTS("PSHM.OPEN.TRUNC");
+  SKIP_UNLESS_POSIX_SHM();
   SKIP_UNLESS_CAN_CHANGE_UID();  // only root can give the object to another owner first
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("truncown"), O_RDWR | O_CREAT | O_EXCL, 0666));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
@@ -116,6 +124,7 @@ TEST(ShmOpenTest, TruncateKeepsTheOwner) {
 
 TEST(ShmOpenTest, DescriptorHasCloseOnExec) {
   REQUIREMENTS("PSHM.OPEN.CLOEXEC");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("cloexec"), O_RDWR | O_CREAT | O_EXCL, 0600));
   EXPECT_THAT(fcntl(shm.fd(), F_GETFD), SyscallSucceedsWithValue(FD_CLOEXEC));
   UniqueFd ro(shm_open(shm.name().c_str(), O_RDONLY, 0));
@@ -133,6 +142,7 @@ std::string Expand(std::string pattern) {
 
 TEST_P(ShmOpenInvalidNameTest, FailsWithEINVAL) {
   REQUIREMENTS("PSHM.OPEN.NAME_INVALID");
+  SKIP_UNLESS_POSIX_SHM();
   const std::string name = Expand(GetParam());
   EXPECT_THAT(shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600), SyscallFailsWithErrno(EINVAL)) << name;
 }
@@ -149,6 +159,7 @@ std::string NameOfLength(size_t length) {
 
 TEST(ShmOpenTest, NameLongerThanNameMaxFailsWithENAMETOOLONG) {
   REQUIREMENTS("PSHM.OPEN.NAME_TOO_LONG");
+  SKIP_UNLESS_POSIX_SHM();
   EXPECT_THAT(shm_open(NameOfLength(NAME_MAX + 1).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600),
               SyscallFailsWithErrno(ENAMETOOLONG));
   // The boundary: NAME_MAX bytes are accepted.
@@ -157,6 +168,7 @@ TEST(ShmOpenTest, NameLongerThanNameMaxFailsWithENAMETOOLONG) {
 
 TEST(ShmOpenTest, FtruncateSetsTheSizeFstatReports) {
   REQUIREMENTS("PSHM.FTRUNCATE.SIZE");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("size"), O_RDWR | O_CREAT | O_EXCL, 0600));
   const off_t size = 3 * PageSize() + 1;
   ASSERT_THAT(ftruncate(shm.fd(), size), SyscallSucceeds());
@@ -171,6 +183,7 @@ TEST(ShmOpenTest, FtruncateSetsTheSizeFstatReports) {
 
 TEST(ShmOpenTest, ObjectIsSharedWithForkedChild) {
   REQUIREMENTS("PSHM.SHARE.FORK");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("fork"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
   auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
@@ -204,6 +217,7 @@ SHMCONFORM_SCENARIO(ShmOpenByNameAndReply) {
 
 TEST(ShmOpenTest, ObjectIsSharedWithUnrelatedProcessOpeningTheName) {
   REQUIREMENTS("PSHM.SHARE.BY_NAME");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("byname"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
   auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
@@ -225,6 +239,7 @@ SHMCONFORM_SCENARIO(ShmCreateWriteAndExit) {
 
 TEST(ShmOpenTest, ObjectPersistsWithItsDataAfterEveryProcessClosedIt) {
   REQUIREMENTS("PSHM.OPEN.PERSISTS");
+  SKIP_UNLESS_POSIX_SHM();
   const std::string name = UniqueShmName("persist");
   Cleanup unlink([name] { shm_unlink(name.c_str()); });
   ASSERT_EXEC_SCENARIO(r, "ShmCreateWriteAndExit", {name});
@@ -247,6 +262,7 @@ class ShmOpenAccessTest : public ::testing::TestWithParam<AccessCase> {};
 
 TEST_P(ShmOpenAccessTest, OtherUserIsCheckedAgainstTheMode) {
   REQUIREMENTS("PSHM.OPEN.ACCESS");
+  SKIP_UNLESS_POSIX_SHM();
   SKIP_UNLESS_CAN_CHANGE_UID();
   const AccessCase c = GetParam();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("access"), O_RDWR | O_CREAT | O_EXCL, 0600));

@@ -11,6 +11,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "posix_shm.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -18,6 +19,7 @@ namespace {
 
 TEST(ShmUnlinkTest, RemovedNameIsNoLongerFound) {
   REQUIREMENTS("PSHM.UNLINK.REMOVES_NAME");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("unlink"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(shm_unlink(shm.name().c_str()), SyscallSucceeds());
   EXPECT_THAT(shm_open(shm.name().c_str(), O_RDWR, 0), SyscallFailsWithErrno(ENOENT));
@@ -25,6 +27,7 @@ TEST(ShmUnlinkTest, RemovedNameIsNoLongerFound) {
 
 TEST(ShmUnlinkTest, OpenDescriptorsAndMappingsKeepWorking) {
   REQUIREMENTS("PSHM.UNLINK.OPEN_REFS_SURVIVE");
+  SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("survive"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
   auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
@@ -46,6 +49,7 @@ TEST(ShmUnlinkTest, OpenDescriptorsAndMappingsKeepWorking) {
 
 TEST(ShmUnlinkTest, NameIsReusableForANewObjectWhileTheOldOneLives) {
   REQUIREMENTS("PSHM.UNLINK.REMOVES_NAME");
+  SKIP_UNLESS_POSIX_SHM();
   auto old_shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("reuse"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(old_shm.fd(), PageSize()), SyscallSucceeds());
   ASSERT_THAT(shm_unlink(old_shm.name().c_str()), SyscallSucceeds());
@@ -60,6 +64,7 @@ TEST(ShmUnlinkTest, NameIsReusableForANewObjectWhileTheOldOneLives) {
 
 TEST(ShmUnlinkTest, MissingNameFailsWithENOENT) {
   REQUIREMENTS("PSHM.UNLINK.MISSING_ENOENT");
+  SKIP_UNLESS_POSIX_SHM();
   EXPECT_THAT(shm_unlink(UniqueShmName("nothing").c_str()), SyscallFailsWithErrno(ENOENT));
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("twice"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(shm_unlink(shm.name().c_str()), SyscallSucceeds());
@@ -68,6 +73,7 @@ TEST(ShmUnlinkTest, MissingNameFailsWithENOENT) {
 
 TEST(ShmUnlinkTest, OtherUserCannotUnlinkFailsWithEACCES) {
   REQUIREMENTS("PSHM.UNLINK.ACCESS");
+  SKIP_UNLESS_POSIX_SHM();
   SKIP_UNLESS_CAN_CHANGE_UID();
   // Only a sticky /dev/shm (the usual 1777) keeps other users from removing names.
   struct stat dir{};
