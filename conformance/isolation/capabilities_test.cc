@@ -1,0 +1,116 @@
+// capabilities(7) for System V shared memory: CAP_IPC_OWNER bypasses the
+// mode checks, and SHM_LOCK needs CAP_IPC_LOCK or room in RLIMIT_MEMLOCK.
+// A root child drops the one capability with capset, keeping uid 0, so the
+// only difference from the privileged case is that capability.
+#include <linux/capability.h>
+#include <sys/ipc.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "isolation.h"
+#include "shmconform/shmconform.h"
+
+namespace shmconform {
+namespace {
+
+TEST(CapIpcOwnerTest, BypassesTheModeOfASegment) {
+  REQUIREMENTS("PRIV.CAP_IPC_OWNER.BYPASS");
+  SKIP_UNLESS_CAPABILITY(CAP_IPC_OWNER);
+  auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0000));
+  shmid_ds ds{};
+  EXPECT_THAT(shmctl(seg.id(), IPC_STAT, &ds), SyscallSucceeds());
+  auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
+  att.as<char>()[0] = 'w';  // attached read-write despite mode 0000
+}
+
+struct ModeCase {
+  mode_t mode;
+  int shmflg;
+  int expected_errno;  // 0: shmat succeeds
+};
+
+class CapIpcOwnerDroppedTest : public ::testing::TestWithParam<ModeCase> {};
+
+TEST_P(CapIpcOwnerDroppedTest, RootIsSubjectToTheMode) {
+  REQUIREMENTS("PRIV.CAP_IPC_OWNER.DROPPED");
+  SKIP_UNLESS_CAPABILITY(CAP_IPC_OWNER);
+  const ModeCase c = GetParam();
+  auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | c.mode));
+  const int id = seg.id();
+  EXPECT_THAT(RunInChild([id, c] {
+                CHILD_CHECK(DropCapability(CAP_IPC_OWNER));
+                CHILD_CHECK(geteuid() == 0);
+                if (c.expected_errno == 0) {
+                  CHILD_CHECK_SUCCESS(shmat(id, nullptr, c.shmflg));
+                } else {
+                  CHILD_CHECK_ERRNO(shmat(id, nullptr, c.shmflg), c.expected_errno);
+                }
+                shmid_ds ds{};
+                if (c.mode & 0400) {
+                  CHILD_CHECK_SUCCESS(shmctl(id, IPC_STAT, &ds));
+                } else {
+                  CHILD_CHECK_ERRNO(shmctl(id, IPC_STAT, &ds), EACCES);
+                }
+              }),
+              ExitedWithCode(0));
+}
+
+// The owner's bits apply to root as the segment's owner.
+INSTANTIATE_TEST_SUITE_P(Modes, CapIpcOwnerDroppedTest,
+                         ::testing::Values(ModeCase{0000, 0, EACCES}, ModeCase{0000, SHM_RDONLY, EACCES},
+                                           ModeCase{0400, 0, EACCES}, ModeCase{0400, SHM_RDONLY, 0},
+                                           ModeCase{0600, 0, 0}, ModeCase{0077, SHM_RDONLY, EACCES}));
+
+TEST(CapIpcLockTest, LocksWithoutAnyMemlockAllowance) {
+  REQUIREMENTS("PRIV.SHM_LOCK.CAPABILITY");
+  SKIP_UNLESS_CAPABILITY(CAP_IPC_LOCK);
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  const size_t page = PageSize();
+  // In a namespace of its own, so a failed check leaves no locked segment behind.
+  EXPECT_THAT(RunInPrivateIpcNamespace([page] {
+                const rlimit none{0, 0};
+                CHILD_CHECK_SUCCESS(setrlimit(RLIMIT_MEMLOCK, &none));
+                const int id = shmget(IPC_PRIVATE, page, IPC_CREAT | 0600);
+                CHILD_CHECK(id >= 0);
+                CHILD_CHECK_SUCCESS(shmctl(id, SHM_LOCK, nullptr));
+                CHILD_CHECK_SUCCESS(shmctl(id, SHM_UNLOCK, nullptr));
+                CHILD_CHECK(DropCapability(CAP_IPC_LOCK));
+                CHILD_CHECK_ERRNO(shmctl(id, SHM_LOCK, nullptr), EPERM);
+              }),
+              ExitedWithCode(0));
+}
+
+TEST(CapIpcLockTest, WithoutItTheOwnerLocksUpToRlimitMemlock) {
+  REQUIREMENTS("PRIV.SHM_LOCK.RLIMIT");
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_CAN_CHANGE_UID();
+  const size_t page = PageSize();
+  // A uid of its own: the locked-memory account starts empty and nobody else uses it.
+  const uid_t uid = UnusedUid();
+  EXPECT_THAT(RunInPrivateIpcNamespace([page, uid] {
+                const int foreign = shmget(IPC_PRIVATE, page, IPC_CREAT | 0666);  // made by root
+                CHILD_CHECK(foreign >= 0);
+                CHILD_CHECK(BecomeUserWithMemlock(uid, 2 * page));
+                CHILD_CHECK_ERRNO(shmctl(foreign, SHM_LOCK, nullptr), EPERM);  // not the owner
+                const int a = shmget(IPC_PRIVATE, page, IPC_CREAT | 0600);
+                const int b = shmget(IPC_PRIVATE, 2 * page, IPC_CREAT | 0600);
+                CHILD_CHECK(a >= 0 && b >= 0);
+                CHILD_CHECK_SUCCESS(shmctl(a, SHM_LOCK, nullptr));
+                CHILD_CHECK_ERRNO(shmctl(b, SHM_LOCK, nullptr), ENOMEM);  // 3 pages > 2
+                CHILD_CHECK_SUCCESS(shmctl(a, SHM_UNLOCK, nullptr));
+                CHILD_CHECK_SUCCESS(shmctl(b, SHM_LOCK, nullptr));  // 2 pages fit
+                const rlimit none{0, 0};
+                CHILD_CHECK_SUCCESS(setrlimit(RLIMIT_MEMLOCK, &none));
+                CHILD_CHECK_ERRNO(shmctl(a, SHM_LOCK, nullptr), EPERM);  // no allowance at all
+              }),
+              ExitedWithCode(0));
+}
+
+}  // namespace
+}  // namespace shmconform
