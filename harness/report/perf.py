@@ -16,6 +16,7 @@ Stress: TargetRun.stress holds one entry per scenario: the harness's wrapper
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from typing import Any
 
 from harness import model
@@ -104,7 +105,9 @@ def target_metrics(target: model.TargetRun) -> dict[str, Metric]:
 def ratios(target: model.TargetRun) -> list[dict[str, Any]] | None:
     """harness.bench_ratios.compute() over all the target's reports; None when that module is absent."""
     try:
-        from harness import bench_ratios  # provided by the benchmarks work; optional
+        # import_module, not "from harness import": it honours sys.modules, so a
+        # replaced module (tests, plugins) is the one used.
+        bench_ratios = importlib.import_module("harness.bench_ratios")
     except ImportError:
         return None
     reports = [r for r in target.benchmarks if isinstance(r, dict) and r.get("benchmarks")]

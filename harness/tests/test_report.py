@@ -504,7 +504,10 @@ def test_write_all_adds_catalog_requirements_no_test_named(tmp_path):
     known = catalog.load()
     assert set(known) <= set(run.requirements)
     assert run.requirements["SYSV.SHMAT.SHMLBA"]["statement"] == "shmat rounds down to SHMLBA with SHM_RND."  # kept
-    assert "SYSV.SHMGET.EXCL_EXISTS" in paths["summary.md"].read_text().split("Requirements without a test:")[1]
+    # The summary lists only the first untested ids; the page's coverage table lists them all.
+    assert "Requirements without a test:" in paths["summary.md"].read_text()
+    coverage = paths["report.html"].read_text().split("Requirements without a test")[1]
+    assert "SYSV.SHMGET.EXCL_EXISTS" in coverage
 
 
 def test_a_run_where_everything_fails_stays_bounded(tmp_path):
@@ -553,17 +556,9 @@ def test_benchmark_ratios_come_from_bench_ratios_when_present(tmp_path, monkeypa
     assert "Against the physical limits" in page and "ring 10.1 GiB/s / memcpy 12.5 GiB/s = 0.81" in page
     assert '<span class="no">✗</span> 0.62' in page and '<span class="ok">✓</span> 0.81' in page
     assert "uml: bench-msync: not a Google Benchmark report; exit 1" in page
-    monkeypatch.delitem(sys.modules, "harness.bench_ratios")
-    monkeypatch.setattr("builtins.__import__", _no_bench_ratios(__import__))
+    # None in sys.modules makes every import of the module raise ImportError.
+    monkeypatch.setitem(sys.modules, "harness.bench_ratios", None)
     assert "harness.bench_ratios is not available; raw numbers below" in html_mod.render(make_run(2, 10))
-
-
-def _no_bench_ratios(real_import):
-    def fake_import(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "harness" and fromlist and "bench_ratios" in fromlist:
-            raise ImportError("no bench_ratios")
-        return real_import(name, globals, locals, fromlist, level)
-    return fake_import
 
 
 def test_merge_of_runs_from_one_host_uses_run_ids():
