@@ -157,13 +157,14 @@ def cmd_run(args) -> int:
     waivers = pathlib.Path(args.waivers) if args.waivers else None
     if waivers and not waivers.is_file():
         raise UsageError(f"no such waiver file: {waivers}")
-    build_dir = pathlib.Path(args.build_dir)
+    build_dir = pathlib.Path(args.build_dir).resolve()
     if not (build_dir / "conformance").is_dir():
         raise UsageError(f"no build in {build_dir}: build first (cmake --preset default && "
                          f"cmake --build --preset default)")
     ctx = targets.Context(build_dir=build_dir, cache_dir=cache_dir(), work_dir=out_dir / "work",
                           run_id=run_id.replace("-", "")[-12:], allow_build=not args.no_build,
-                          ssh_options=args.ssh_option or [], accel=args.accel)
+                          ssh_options=args.ssh_option or [], accel=args.accel,
+                          preset_dirs=_preset_dirs(args.preset_dir or []), kernel_args=args.kernel_args)
     plan = engine.Plan(binaries=args.binary or None, gtest_filter=args.filter,
                        per_test_timeout=args.test_timeout, target_timeout=args.target_timeout,
                        stress_seconds=args.stress, bench_seconds=args.bench)
@@ -200,6 +201,16 @@ def cmd_run(args) -> int:
     if stopping["sig"] is not None:
         return 128 + stopping["sig"]
     return 1 if run_failed(run) else 0
+
+
+def _preset_dirs(items: list[str]) -> dict[str, pathlib.Path]:
+    dirs = {}
+    for item in items:
+        preset, sep, d = item.partition("=")
+        if not sep or not pathlib.Path(d).is_dir():
+            raise UsageError(f"--preset-dir wants PRESET=EXISTING_DIR, got '{item}'")
+        dirs[preset] = pathlib.Path(d).resolve()
+    return dirs
 
 
 def shutil_which_sh() -> bool:
@@ -262,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto", help="qemu accelerator")
     run.add_argument("--ssh-option", action="append", metavar="OPT",
                      help="ssh -o OPT (repeatable); i=FILE gives an identity file")
+    run.add_argument("--preset-dir", action="append", metavar="PRESET=DIR",
+                     help="use prebuilt binaries for a preset (static, aarch64, armhf, riscv64)")
+    run.add_argument("--kernel-args", default="", metavar="ARGS", help="extra kernel command line (uml, qemu)")
     run.add_argument("--keep-work", action="store_true", help="keep round scripts and raw output")
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="list requirements, targets or tests")

@@ -89,7 +89,7 @@ class TargetRunner:
             r.requirements = gtest.lookup_requirements(self.req_table, r.suite, r.name)
         b.results[f"{r.suite}.{r.name}"] = r
         full = f"{r.suite}.{r.name}"
-        if full not in b.excluded and r.suite != "<binary>":
+        if full not in b.excluded and r.suite not in ("<binary>", "Harness"):
             b.excluded.append(full)
         if self.on_result:
             self.on_result(r)
@@ -112,6 +112,8 @@ class TargetRunner:
         before = len(b.results)
         if rc_text is None:
             # Never finished: the target died (panic) or the round was cut.
+            if not (res / f"{inv_id}.out").exists():
+                return  # never started: simply rescheduled
             cons = gtest.parse_console(out)
             for c in cons.finished:
                 self._add(b, self._result(b, c.suite, c.name, c.status, c.message, c.output, c.duration_s))
@@ -160,9 +162,17 @@ class TargetRunner:
             elif cons.completed or not cons.running:
                 why = json_error or "no JSON report"
                 self._error(b, f"finished with {_signal_text(rc)} but its gtest report is unusable: {why}", out)
+        left = [ln.strip() for ln in (_read(res / f"{inv_id}.leftovers") or "").splitlines() if ln.strip()]
+        if left:
+            self.run.leftovers.extend(left)
+            self._add(b, self._result(b, "Harness", "NoIpcObjectsLeftBehind", "fail",
+                                      "the binary left IPC objects behind (the harness removed them):\n"
+                                      + "\n".join(left)))
         if tainted:
-            self.run.console_tail = self.run.console_tail or ""
             self._incident(f"kernel taint changed to {tainted.strip()} while {b.name} ran")
+            self._add(b, self._result(b, "Harness", "KernelNotTainted", "fail",
+                                      f"/proc/sys/kernel/tainted became {tainted.strip()} while this binary ran "
+                                      f"(see the console tail); the rest ran in a fresh boot"))
 
     def _incident(self, text: str) -> None:
         self.run.error = (self.run.error + "; " if self.run.error else "") + text
@@ -203,16 +213,13 @@ class TargetRunner:
         env = _read(res / "env.txt")
         if env and not self.run.environment.get("kernel_release"):
             self.run.environment.update(parse_env(env))
-        for line in (_read(res / "leftovers.txt") or "").splitlines():
-            if line.strip():
-                self.run.leftovers.append(line.strip())
         vm = self.target.kind in ("uml", "qemu")
         died = vm and not (res / "round.done").exists() and not out.timed_out and not self.ctx.stop.is_set()
-        if vm and (died or targets.PANIC_RE.search(out.console or "")):
+        if vm and (died or targets.PANIC_RE.search(out.console or "") or any(res.glob("*.tainted"))):
             self.run.console_tail = "\n".join((out.console or "").splitlines()[-60:])
             if died:
                 self._incident(f"round {self.rounds}: the kernel stopped before the round finished")
-            else:
+            elif targets.PANIC_RE.search(out.console or ""):
                 self._incident(f"round {self.rounds}: the console shows a kernel panic/oops/warning")
         if not vm and not (res / "round.done").exists() and not out.timed_out and not self.ctx.stop.is_set():
             if self.rounds == 1 and not env:
@@ -237,17 +244,11 @@ class TargetRunner:
             elif self.plan.gtest_filter:
                 pos = [self.plan.gtest_filter]
             states.append(_Binary(p.name, p, pos))
-        leftover_before = len(self.run.leftovers)
         try:
             self._rounds(states, t0)
         finally:
             for b in states:
                 self.run.results.extend(b.results.values())
-        new = self.run.leftovers[leftover_before:]
-        if new:
-            self.run.results.append(model.TestResult(
-                target=self.target.name, binary="harness", suite="Leftovers", name="NoIpcObjectsLeftBehind",
-                status="fail", message="the suite left IPC objects behind (removed by the harness):\n" + "\n".join(new)))
 
     def _rounds(self, states: list[_Binary], t0: float) -> None:
         while not self.ctx.stop.is_set() and self.rounds < MAX_ROUNDS:

@@ -2,7 +2,7 @@
 
 A kernel is a file (bzImage/vmlinuz) or a Debian package name. A package is
 fetched with `apt-get download` into the harness's cache and unpacked with
-`dpkg-deb -x` there: never installed, the system's /boot and bootloader are
+`dpkg-deb` there: never installed, the system's /boot and bootloader are
 never touched. Meta-packages (linux-image-cloud-amd64) are followed to the
 package holding the image.
 
@@ -18,6 +18,7 @@ import hashlib
 import os
 import pathlib
 import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -48,6 +49,9 @@ def _last_line(text: str) -> str:
 
 def _apt_download(pkg: str, dest: pathlib.Path, error) -> pathlib.Path:
     global _apt_updated
+    cached = sorted(dest.glob(f"{pkg}_*.deb"))
+    if cached:
+        return cached[-1]
     for attempt in (1, 2):
         r = subprocess.run(["apt-get", "download", "-q", pkg], cwd=dest, capture_output=True, text=True)
         debs = sorted(dest.glob(f"{pkg}_*.deb"))
@@ -93,7 +97,10 @@ def resolve(arg: str, cache: pathlib.Path, error) -> pathlib.Path:
             if "./boot/vmlinuz-" in listing:
                 tmp = unpacked.with_name(pkg + ".tmp")
                 shutil.rmtree(tmp, ignore_errors=True)
-                r = subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], capture_output=True, text=True)
+                tmp.mkdir(parents=True)
+                # Only ./boot: the image is all qemu needs (modules stay packed).
+                r = subprocess.run(f"dpkg-deb --fsys-tarfile {shlex.quote(str(deb))} | tar -C {shlex.quote(str(tmp))}"
+                                   " -xf - ./boot", shell=True, capture_output=True, text=True)
                 if r.returncode != 0:
                     raise error(f"qemu: cannot unpack {deb.name}: {_last_line(r.stderr)}")
                 shutil.rmtree(unpacked, ignore_errors=True)
@@ -165,4 +172,6 @@ def base_initramfs(bins: pathlib.Path, probe: pathlib.Path, cache: pathlib.Path,
 def round_initramfs(base: pathlib.Path, round_script: str, out: pathlib.Path) -> None:
     c = _Cpio()
     c.file("round.sh", round_script.encode())
-    out.write_bytes(base.read_bytes() + c.finish())
+    data = base.read_bytes()
+    # The kernel looks for the next archive at a 4-byte aligned offset, skipping zeros.
+    out.write_bytes(data + b"\0" * ((512 - len(data) % 512) % 512) + c.finish())

@@ -10,7 +10,8 @@ For every invocation the script writes into $R:
   ID.rc       exit status (128+N when killed by signal N); absent = never finished
   ID.timeout  present when the watchdog killed it (per-test or per-binary timeout)
   ID.tainted  /proc/sys/kernel/tainted when it changed during the invocation
-and once: env.txt, before/after snapshots, leftovers.txt, round.done.
+  ID.leftovers suite IPC objects it left behind (removed)
+and once: env.txt, before/after snapshots, round.done.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ R=__RESULTS__
 PROBE=__PROBE__
 PREFIX=__PREFIX__
 STOP_ON_TAINT=__STOP_ON_TAINT__
+LIVE=
+export LIVE
 RUNID=__RUNID__
 export SHMCONFORM_RUN_ID="$RUNID"
 export SHMCONFORM_TMPDIR=__SCRATCH__
@@ -68,7 +71,13 @@ watch() {
 run() {  # run ID PER_TEST TOTAL SPLIT_STDERR ARGV...
   id=$1 ptt=$2 tot=$3 split=$4; shift 4
   : > "$R/$id.out"
-  if [ "$split" = 1 ]; then
+  if [ -n "$LIVE" ] && [ "$split" != 1 ]; then
+    # A VM: copy the output live to another port too, so a kernel panic
+    # still tells which test was running. $0 names the files.
+    echo "@@SHMCONFORM-LIVE $id" > "$LIVE"
+    setsid sh -c '{ "$@"; echo $? > "$0.rc.tmp"; } 2>&1 < /dev/null | tee "$0.out" > "$LIVE"' \
+      "$R/$id" $PREFIX "$@" &
+  elif [ "$split" = 1 ]; then
     setsid $PREFIX "$@" > "$R/$id.out" 2> "$R/$id.err" < /dev/null &
   else
     setsid $PREFIX "$@" > "$R/$id.out" 2>&1 < /dev/null &
@@ -78,36 +87,45 @@ run() {  # run ID PER_TEST TOTAL SPLIT_STDERR ARGV...
   watch "$pid" "$R/$id.out" "$ptt" "$tot" "$id" &
   wd=$!
   wait "$pid"; rc=$?
+  if [ -n "$LIVE" ] && [ "$split" != 1 ]; then
+    rc=$(cat "$R/$id.rc.tmp" 2>/dev/null || echo 137)
+  fi
   kill -9 -$pid 2>/dev/null
   kill -9 $wd 2>/dev/null; wait $wd 2>/dev/null
   pid=
   echo "$rc" > "$R/$id.rc"
+  leftovers "$id"
   t=$(cat /proc/sys/kernel/tainted 2>/dev/null || echo 0)
   [ "$t" != "$TAINT0" ] && echo "$t" > "$R/$id.tainted"
-  for f in out err json timeout tainted rc; do emit "$id.$f"; done
+  for f in out err json timeout tainted leftovers rc; do emit "$id.$f"; done
   if [ "$t" != "$TAINT0" ] && [ "$STOP_ON_TAINT" = 1 ]; then finish; fi
 }
 
-finish() {
-  snapshot after
-  : > "$R/leftovers.txt"
-  # SysV segments created during the round with the suite's key marker (top
-  # byte 0x5c), unattached and whose creator is gone: the suite's leftovers.
+# Suite objects created since the round began and still present after an
+# invocation: SysV segments with the suite's key marker (top byte 0x5c),
+# unattached, whose creator is gone; /dev/shm/shmconform.RUNID.* names.
+# Reported in ID.leftovers and removed.
+leftovers() {
+  cat /proc/sysvipc/shm > "$R/now.sysv" 2>/dev/null
   awk 'NR == FNR { if (FNR > 1) seen[$2] = 1; next }
        FNR > 1 && !($2 in seen) && int($1 / 16777216) == 92 && $7 == 0 { print $1, $2, $5 }' \
-      "$R/before.sysv" "$R/after.sysv" 2>/dev/null |
+      "$R/before.sysv" "$R/now.sysv" 2>/dev/null |
   while read key id cpid; do
     [ -d "/proc/$cpid" ] && continue
     $PREFIX "$PROBE" rmid "$id" >/dev/null 2>&1 && how=removed || how="could not remove"
-    echo "sysv key=$key shmid=$id ($how)" >> "$R/leftovers.txt"
+    echo "sysv key=$key shmid=$id ($how)" >> "$R/$1.leftovers"
   done
   for f in /dev/shm/shmconform."$RUNID".*; do
     [ -e "$f" ] || continue
     rm -f "$f" && how=removed || how="could not remove"
-    echo "posix $f ($how)" >> "$R/leftovers.txt"
+    echo "posix $f ($how)" >> "$R/$1.leftovers"
   done
+}
+
+finish() {
+  snapshot after
   echo done > "$R/round.done"
-  for f in after.sysv after.devshm leftovers.txt round.done; do emit "$f"; done
+  for f in after.sysv after.devshm round.done; do emit "$f"; done
   halt_target
   exit 0
 }

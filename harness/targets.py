@@ -37,7 +37,7 @@ ARCHES = {  # qemu-user architecture -> (cmake preset, qemu binary, C compiler)
     "riscv64": ("riscv64", "qemu-riscv64", "riscv64-linux-gnu-gcc"),
 }
 PANIC_RE = re.compile(r"Kernel panic|Oops|BUG:|WARNING:|general protection fault|Call Trace|"
-                      r"Unable to handle kernel|kernel BUG at", re.I)
+                      r"Unable to handle kernel|kernel BUG at")
 
 
 class TargetError(Exception):
@@ -53,6 +53,8 @@ class Context:
     allow_build: bool = True
     ssh_options: list[str] = dataclasses.field(default_factory=list)
     accel: str = "auto"              # qemu: auto (probe kvm, else tcg), kvm, tcg
+    preset_dirs: dict[str, pathlib.Path] = dataclasses.field(default_factory=dict)  # preset -> prebuilt dir
+    kernel_args: str = ""            # extra kernel command line for uml and qemu
     stop: threading.Event = dataclasses.field(default_factory=threading.Event)
 
 
@@ -173,6 +175,8 @@ class Target:
     def binaries_dir(self, ctx: Context) -> pathlib.Path:
         if self.preset is None:
             return ctx.build_dir
+        if self.preset in ctx.preset_dirs:
+            return ctx.preset_dirs[self.preset]
         return builds.ensure(self.preset, allow_build=ctx.allow_build, error=TargetError)
 
     def run_round(self, invocations: list[Invocation], round_dir: pathlib.Path, timeout: float) -> RoundOutcome:
@@ -333,9 +337,9 @@ class UmlTarget(Target):
         with open(console, "wb") as out:
             rc, timed_out = supervise(
                 [str(self.kernel), "mem=512M", "rootfstype=hostfs", "rw", f"init={path}", "con=null",
-                 "con0=fd:0,fd:1", f"uml_dir={round_dir}", "quiet"],
+                 "con0=fd:0,fd:1", f"uml_dir={round_dir}", "quiet", *self.ctx.kernel_args.split()],
                 timeout=timeout, stop=self.ctx.stop, stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, "TMPDIR": str(round_dir)})
+                env={**os.environ, "TMPDIR": "/dev/shm" if os.access("/dev/shm", os.W_OK) else str(round_dir)})
         return RoundOutcome(results, console.read_text(errors="replace"), timed_out, rc)
 
 
@@ -383,7 +387,8 @@ class QemuTarget(Target):
     def _boot(self, invocations, round_dir, timeout, accel) -> RoundOutcome:
         round_dir.mkdir(parents=True, exist_ok=True)
         prologue = "\n".join([
-            "stty -F /dev/ttyS1 raw -echo 2>/dev/null",
+            "stty -F /dev/ttyS1 raw -echo 2>/dev/null; stty -F /dev/ttyS2 raw -echo 2>/dev/null",
+            "LIVE=/dev/ttyS2",
             "emit() { [ -f \"$R/$1\" ] || return 0; { echo \"@@SHMCONFORM-FILE $1\"; base64 \"$R/$1\";"
             " echo \"@@SHMCONFORM-END $1\"; } > /dev/ttyS1; }",
             "halt_target() { sync; poweroff -f; }",
@@ -394,12 +399,13 @@ class QemuTarget(Target):
                              scratch="/tmp/scratch", prologue=prologue, stop_on_taint=True)
         initrd = round_dir / "initrd.img"
         kernels.round_initramfs(self.base_initrd, text, initrd)
-        console, serial = round_dir / "console.log", round_dir / "results.serial"
+        console, serial, live = round_dir / "console.log", round_dir / "results.serial", round_dir / "live.serial"
         console.write_bytes(b"")
         cmd = ["qemu-system-x86_64", "-m", "512", "-smp", "2", "-accel", accel, "-kernel", str(self.kernel),
-               "-initrd", str(initrd), "-append", "console=ttyS0 panic=-1 quiet", "-display", "none",
+               "-initrd", str(initrd), "-append", f"console=ttyS0 panic=-1 quiet {self.ctx.kernel_args}".strip(),
+               "-display", "none",
                "-nodefaults", "-no-reboot", "-serial", f"file:{console}", "-serial", f"file:{serial}",
-               "-monitor", "none"]
+               "-serial", f"file:{live}", "-monitor", "none"]
 
         def kvm_broken() -> bool:
             try:
@@ -412,6 +418,7 @@ class QemuTarget(Target):
         results = round_dir / "results"
         results.mkdir(exist_ok=True)
         _unframe(serial.read_bytes() if serial.exists() else b"", results)
+        _unlive(live.read_bytes() if live.exists() else b"", results)
         text = console.read_text(errors="replace") + (round_dir / "qemu.log").read_text(errors="replace")
         return RoundOutcome(results, text, timed_out, rc)
 
@@ -432,6 +439,15 @@ def _unframe(data: bytes, out: pathlib.Path) -> None:
             name = None
         elif name is not None:
             chunks.append(line.strip())
+
+
+def _unlive(data: bytes, out: pathlib.Path) -> None:
+    """The live copy of each invocation's output: the only record of one a panic cut short."""
+    for section in data.replace(b"\r", b"").split(b"@@SHMCONFORM-LIVE ")[1:]:
+        head, _, body = section.partition(b"\n")
+        name = head.decode("ascii", errors="replace").strip()
+        if name and "/" not in name and not name.startswith(".") and not (out / f"{name}.rc").exists():
+            (out / f"{name}.out").write_bytes(body)
 
 
 class SshTarget(Target):
