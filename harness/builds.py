@@ -16,7 +16,8 @@ _done: set[str] = set()
 _guard = threading.Lock()
 
 
-def ensure(preset: str, *, allow_build: bool = True, error=RuntimeError, root: pathlib.Path = ROOT) -> pathlib.Path:
+def ensure(preset: str, *, allow_build: bool = True, error=RuntimeError, root: pathlib.Path = ROOT,
+           only: list[str] | None = None) -> pathlib.Path:
     """build/<preset>, built; `error` (an exception class) with one line when impossible."""
     out = root / "build" / preset
     with _guard:
@@ -40,9 +41,11 @@ def ensure(preset: str, *, allow_build: bool = True, error=RuntimeError, root: p
                 raise error(f"configuring preset {preset} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
         log = out / "last-build.log"
         with open(log, "wb") as f:
-            r = subprocess.run(["cmake", "--build", "--preset", preset, "-j2"], cwd=root, stdout=f,
+            r = subprocess.run(["cmake", "--build", "--preset", preset, "-j2",
+                                *(["--target", *only] if only else [])], cwd=root, stdout=f,
                                stderr=subprocess.STDOUT)
         if r.returncode != 0:
             raise error(f"building preset {preset} failed; see {log}")
-        _done.add(preset)
+        if not only:
+            _done.add(preset)
         return out
