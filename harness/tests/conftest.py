@@ -75,3 +75,7 @@ def add_stress_and_bench(root: pathlib.Path) -> None:
                      '[{\\"name\\": \\"BM_Fake\\", \\"real_time\\": 1.5}]}"\n')
     for p in (ok, bad, bench):
         p.chmod(0o755)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: boots a VM, emulates or uses ssh (still run by ./shmconform test)")
