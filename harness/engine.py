@@ -104,7 +104,8 @@ class TargetRunner:
         b.done = True
 
     # -- one invocation ----------------------------------------------------
-    def _absorb(self, b: _Binary, inv_id: str, res: pathlib.Path, round_timed_out: bool, vm_died: bool) -> None:
+    def _absorb(self, b: _Binary, inv_id: str, res: pathlib.Path, round_timed_out: bool, vm_died: bool,
+                was_running: bool = False) -> None:
         out = _read(res / f"{inv_id}.out") or ""
         rc_text = _read(res / f"{inv_id}.rc")
         timeout = _read(res / f"{inv_id}.timeout")
@@ -112,7 +113,7 @@ class TargetRunner:
         before = len(b.results)
         if rc_text is None:
             # Never finished: the target died (panic) or the round was cut.
-            if not (res / f"{inv_id}.out").exists():
+            if not (res / f"{inv_id}.out").exists() and not was_running:
                 return  # never started: simply rescheduled
             cons = gtest.parse_console(out)
             for c in cons.finished:
@@ -271,8 +272,11 @@ class TargetRunner:
                 invs.append(Invocation(iid, argv, self.plan.per_test_timeout,
                                        int(max(10, self._remaining(t0)))))
             out, died = self._round(invs, t0)
+            # The first invocation without an exit status was running when the target
+            # stopped, even if none of its output made it out (a panic drops tty buffers).
+            running = next((inv.id for inv in invs if not (out.results / f"{inv.id}.rc").exists()), None)
             for b, inv in zip(pending, invs):
-                self._absorb(b, inv.id, out.results, out.timed_out, died)
+                self._absorb(b, inv.id, out.results, out.timed_out, died, inv.id == running)
             if out.timed_out:
                 for b in pending:
                     if not b.done:

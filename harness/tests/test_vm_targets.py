@@ -89,6 +89,7 @@ def test_qemu_panic_hang_crash_leak_in_the_guest(fake_build, debian_kernel, tmp_
                             engine.Plan(binaries=["conformance-panic", "conformance-hang", "conformance-leak"],
                                         per_test_timeout=5))
     by = by_name(run)
+    assert "conformance-panic:Fake.PanicsKernel" in by, (run.error, run.console_tail[-3000:], list(by))
     assert by["conformance-panic:Fake.PanicsKernel"].status == "crash"
     assert "kernel died" in by["conformance-panic:Fake.PanicsKernel"].message
     assert by["conformance-panic:Fake.After"].status == "pass"

@@ -91,6 +91,7 @@ static int leak(void) {
 static int panic_kernel(void) {
   if (!guarded()) return 0;
   sync();
+  sleep(1); /* let the serial port drain: a panic drops what the tty has not sent */
   int fd = open("/proc/sysrq-trigger", O_WRONLY);
   if (fd >= 0 && write(fd, "c", 1) == 1) sleep(5);
   return 1;
