@@ -54,8 +54,14 @@ static void record(const char *name, const char *result, const char *failure) {
   first_case = 0;
 }
 
+static int listing;
+
 static void run(const char *name, int (*body)(void)) {
   char full[128];
+  if (listing) {
+    printf("  %s\n", name);
+    return;
+  }
   snprintf(full, sizeof full, "Fake.%s", name);
   if (excluded(full)) return;
   printf("[ RUN      ] %s\n", full);
@@ -106,6 +112,7 @@ int main(int argc, char **argv) {
   const char *me = strrchr(argv[0], '-');
   me = me ? me + 1 : argv[0];
   for (int i = 1; i < argc; ++i) {
+    if (strcmp(argv[i], "--gtest_list_tests") == 0) listing = 1;
     if (strncmp(argv[i], "--gtest_output=json:", 20) == 0) json = fopen(argv[i] + 20, "w");
     if (strncmp(argv[i], "--gtest_filter=", 15) == 0) {
       const char *dash = strchr(argv[i] + 15, '-');
@@ -117,7 +124,7 @@ int main(int argc, char **argv) {
     if (json) { fclose(json); unlink(strchr(argv[1], ':') + 1); }
     return 0;
   }
-  printf("[==========] Running tests.\n");
+  printf(listing ? "Fake.\n" : "[==========] Running tests.\n");
   if (json) fprintf(json, "{\"tests\":3,\"testsuites\":[{\"name\":\"Fake\",\"testsuite\":[");
   if (strcmp(me, "fake") == 0) { run("Passes", pass); run("Fails", fail); run("Skips", skip); }
   else if (strcmp(me, "hang") == 0) { run("Before", pass); run("Hangs", hang); run("After", pass); }
@@ -126,6 +133,6 @@ int main(int argc, char **argv) {
   else if (strcmp(me, "panic") == 0) { run("Before", pass); run("PanicsKernel", panic_kernel); run("After", pass); }
   else if (strcmp(me, "taint") == 0) { run("TaintsKernel", taint_kernel); run("After", pass); }
   if (json) { fprintf(json, "]}]}\n"); fclose(json); }
-  printf("[==========] 3 tests from 1 test suite ran. (1 ms total)\n");
+  if (!listing) printf("[==========] 3 tests from 1 test suite ran. (1 ms total)\n");
   return 0;
 }
