@@ -3,6 +3,7 @@ cross presets for qemu-user): configured when missing, then an incremental
 build, once per preset per process. Logs go to build/<preset>/last-build.log."""
 from __future__ import annotations
 
+import fcntl
 import pathlib
 import shutil
 import subprocess
@@ -22,7 +23,9 @@ def ensure(preset: str, *, allow_build: bool = True, error=RuntimeError, root: p
     out = root / "build" / preset
     with _guard:
         lock = _locks.setdefault(preset, threading.Lock())
-    with lock:
+    (root / "build").mkdir(exist_ok=True)
+    with lock, open(root / "build" / f".{preset}.lock", "w") as lockfile:
+        fcntl.flock(lockfile, fcntl.LOCK_EX)  # another harness process may build it right now
         if preset in _done:
             return out
         have = (out / "conformance").is_dir()

@@ -28,13 +28,14 @@ def by_name(run):
     return {f"{r.binary}:{r.suite}.{r.name}": r for r in run.results}
 
 
-def assert_subset_passed(run, arch: str | None = None):
+def assert_subset_passed(run, arch: str | None = None, areas=("sysv", "mmap")):
     assert run.status == "ok", run.error
     bad = [(k, r.status, r.message[:200]) for k, r in by_name(run).items() if r.status not in ("pass", "skip")]
     assert not bad, bad
     names = set(by_name(run))
     assert any(k.startswith("conformance-sysv:ShmgetTest.") for k in names)
-    assert any(k.startswith("conformance-mmap:MunmapTest.") for k in names)
+    if "mmap" in areas:
+        assert any(k.startswith("conformance-mmap:MunmapTest.") for k in names)
     assert all(r.requirements for r in run.results)
     if arch:
         assert run.environment["arch"] == arch
@@ -102,10 +103,11 @@ def test_qemu_panic_hang_crash_leak_in_the_guest(fake_build, debian_kernel, tmp_
 @pytest.mark.slow
 @pytest.mark.parametrize("arch,uname", [("armhf", "armv7l"), ("aarch64", "aarch64")])
 def test_qemu_user_runs_a_subset(arch, uname, tmp_path):
-    build = builds.ensure(arch, only=["conformance-sysv", "conformance-mmap"])
+    # One binary only: a cold cross build (gtest from source) is the slowest part of the tests.
+    build = builds.ensure(arch, only=["conformance-sysv"])
     run = engine.run_target(targets.parse(f"qemu-user:{arch}"), ctx_for(tmp_path, build, preset_dirs={arch: build}),
-                            engine.Plan(gtest_filter=SUBSET))
-    assert_subset_passed(run, uname)
+                            engine.Plan(binaries=["conformance-sysv"], gtest_filter=SUBSET))
+    assert_subset_passed(run, uname, areas=("sysv",))
     if arch == "armhf":
         assert run.environment["shmlba"] == 16384
 
