@@ -192,6 +192,8 @@ class TargetRunner:
                 self._bench(bins, t0)
         except targets.TargetError as e:
             self.run.status, self.run.error = "broken", str(e)
+        except Exception as e:  # noqa: BLE001 - one target's bug must not lose the others' results
+            self.run.status, self.run.error = "broken", f"harness error: {type(e).__name__}: {e}"
         finally:
             try:
                 self.target.teardown()

@@ -142,6 +142,14 @@ def sweep_recorded_groups(results: pathlib.Path) -> None:
 
 def probe_binary(ctx: Context, arch: str = "x86_64") -> pathlib.Path:
     """The static probe (probe/probe.c) for arch, compiled into the cache once."""
+    with _probe_lock:
+        return _probe_binary(ctx, arch)
+
+
+_probe_lock = threading.Lock()
+
+
+def _probe_binary(ctx: Context, arch: str) -> pathlib.Path:
     cc = "gcc" if arch == "x86_64" else ARCHES[arch][2]
     out = ctx.cache_dir / "probe" / f"shmconform-probe-{arch}"
     if out.exists() and out.stat().st_mtime >= PROBE_SOURCE.stat().st_mtime:
@@ -149,7 +157,7 @@ def probe_binary(ctx: Context, arch: str = "x86_64") -> pathlib.Path:
     if not shutil.which(cc):
         raise TargetError(f"{cc} is not installed: cannot build the environment probe for {arch}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     r = subprocess.run([cc, "-static", "-O2", "-o", str(tmp), str(PROBE_SOURCE)], capture_output=True, text=True)
     if r.returncode != 0:
         raise TargetError(f"building the probe with {cc} failed: {(r.stderr.strip().splitlines() or ['?'])[-1]}")
