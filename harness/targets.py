@@ -491,7 +491,7 @@ class SshTarget(Target):
         if r.returncode != 0:
             last = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
             raise TargetError(f"ssh: cannot reach {self.user_host} port {self.port}: {last}")
-        self.remote = r.stdout.strip()
+        self.remote = self.remote_used = r.stdout.strip()
         self.probe = probe_binary(ctx)
         # Copy the static binaries and the probe once, as a tar stream.
         buf = io.BytesIO()

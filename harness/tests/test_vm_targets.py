@@ -149,12 +149,13 @@ SSH_OPTS = ["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "LogLeve
 @pytest.mark.slow
 def test_ssh_copies_runs_fetches_and_cleans_up(loopback_sshd, static_build, tmp_path):
     port, key = loopback_sshd
-    before = set(pathlib.Path("/tmp").glob("shmconform.*"))
     ctx = ctx_for(tmp_path, static_build, ssh_options=[*SSH_OPTS, f"i={key}"])
-    run = engine.run_target(targets.parse(f"ssh:root@127.0.0.1:{port}"), ctx, engine.Plan(gtest_filter=SUBSET))
+    target = targets.parse(f"ssh:root@127.0.0.1:{port}")
+    run = engine.run_target(target, ctx, engine.Plan(gtest_filter=SUBSET))
     assert_subset_passed(run, "x86_64")
     assert run.environment["virtualization"] == "remote host"
-    assert set(pathlib.Path("/tmp").glob("shmconform.*")) - before == set(), "remote directory left behind"
+    assert target.remote_used.startswith("/tmp/shmconform.")
+    assert not pathlib.Path(target.remote_used).exists(), "remote directory left behind"
 
 
 @pytest.mark.slow
