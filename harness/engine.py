@@ -140,6 +140,9 @@ class TargetRunner:
             outputs = gtest.outputs_by_test(out)
             for c in cases:
                 output = outputs.get(c.full_name, "") if c.status != "pass" else ""
+                if c.status == "skip" and not c.message.strip():
+                    # gtest's JSON has no skip reason; its console has it after "Skipped".
+                    c.message = output.split("Skipped\n", 1)[-1].strip()
                 self._add(b, self._result(b, c.suite, c.name, c.status, c.message, output, c.duration_s,
                                           c.requirements))
             b.done = True

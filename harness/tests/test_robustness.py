@@ -35,6 +35,7 @@ def test_statuses_requirements_and_environment(fake_build, tmp_path):
         "conformance-fake:Fake.Skips": "skip"}
     assert by["conformance-fake:Fake.Fails"].requirements == ["FAKE.REQ.ONE"]
     assert "Expected: 1" in by["conformance-fake:Fake.Fails"].message
+    assert by["conformance-fake:Fake.Skips"].message == "no reason"
     env = run.environment
     assert env["kernel_release"] == os.uname().release
     assert env["page_size"] == os.sysconf("SC_PAGESIZE")
