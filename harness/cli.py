@@ -1,90 +1,305 @@
-"""Command line verbs. Every user error is one line on stderr and exit 2."""
+"""Command line verbs: run, list (+ report, compare, merge from harness.report).
+Every user error is one line on stderr and a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime
 import json
 import os
 import pathlib
-import subprocess
+import shlex
+import signal
 import sys
+import threading
+import time
+import uuid
 
-from harness import catalog
+from harness import catalog, engine, gtest, model, targets
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+DEFAULT_TARGETS = ["local", "uml"]
+VERSION = "0.1"
 
 
 class UsageError(Exception):
     pass
 
 
-def _run_local(build_dir: pathlib.Path, out_dir: pathlib.Path) -> dict[str, dict]:
-    binaries = sorted(p for p in (build_dir / "conformance").glob("conformance-*") if os.access(p, os.X_OK))
-    if not binaries:
-        raise UsageError(f"no conformance binaries under {build_dir / 'conformance'}: build first")
+def cache_dir() -> pathlib.Path:
+    env = os.environ.get("SHMCONFORM_CACHE")
+    if env:
+        return pathlib.Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return pathlib.Path(base) / "shmconform"
+
+
+def host_info() -> dict:
+    u = os.uname()
+    return {"hostname": u.nodename, "kernel_release": u.release, "arch": u.machine, "cpus": os.cpu_count(),
+            "python": sys.version.split()[0]}
+
+
+def requirements_for(run: model.Run) -> dict:
+    try:
+        reqs = catalog.load()
+    except catalog.CatalogError:
+        return {}
+    seen = {rid for t in run.targets for r in t.results for rid in r.requirements}
+    return {rid: {"statement": reqs[rid].statement, "sources": list(reqs[rid].sources),
+                  "profile": reqs[rid].profile, "area": reqs[rid].area} for rid in sorted(seen) if rid in reqs}
+
+
+def write_run(run: model.Run, out_dir: pathlib.Path, waivers: pathlib.Path | None) -> pathlib.Path:
+    """The report files of run in out_dir (harness.report when present); the main file's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    reports = {}
-    for binary in binaries:
-        path = out_dir / f"{binary.name}.json"
-        subprocess.run([str(binary), f"--gtest_output=json:{path}"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
-        reports[binary.name] = json.loads(path.read_text()) if path.exists() else {}
-    return reports
+    try:
+        from harness import report  # noqa: PLC0415 - optional until the reports branch is merged
+        write_all = getattr(report, "write_all")
+    except (ImportError, AttributeError):
+        write_all = None
+    if write_all is not None:
+        files = write_all(run, out_dir, waivers)
+        return pathlib.Path(files.get("html") or files.get("report.html") or out_dir / "report.json")
+    path = out_dir / "report.json"
+    path.write_text(json.dumps(run.to_dict(), indent=1))
+    return path
 
 
-def _summarise(reports: dict[str, dict]) -> tuple[str, int]:
-    lines, failed_total = [], 0
-    for binary, report in reports.items():
-        passed = failed = skipped = 0
-        failures = []
-        for suite in report.get("testsuites", []):
-            for case in suite.get("testsuite", []):
-                if case.get("failures"):
-                    failed += 1
-                    failures.append(f"    FAIL {case['classname']}.{case['name']}  [{case.get('requirements', '')}]")
-                elif case.get("result") == "SKIPPED":
-                    skipped += 1
-                else:
-                    passed += 1
-        failed_total += failed
-        lines.append(f"  {binary:<24} {passed:4} passed {failed:4} failed {skipped:4} skipped")
-        lines.extend(failures)
-    return "\n".join(lines), failed_total
+def _link_latest(runs: pathlib.Path, run_id: str) -> None:
+    latest = runs / "latest"
+    tmp = runs / f".latest-{os.getpid()}"
+    try:
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(run_id)
+        tmp.replace(latest)
+    except OSError:
+        pass
+
+
+COUNTED = ("pass", "fail", "skip", "xfail", "xpass", "timeout", "crash", "error")
+BAD = ("fail", "timeout", "crash", "error", "xpass")
+
+
+def summary(run: model.Run) -> str:
+    lines = []
+    width = max([len(t.name) for t in run.targets] + [6])
+    for t in run.targets:
+        env = t.environment
+        desc = " ".join(str(x) for x in (env.get("kernel_release", ""), env.get("arch", ""),
+                                         env.get("virtualization", "")) if x)
+        if t.status == "broken":
+            lines.append(f"  {t.name:<{width}}  BROKEN  {t.error}")
+            continue
+        counts = {s: sum(1 for r in t.results if r.status == s) for s in COUNTED}
+        shown = " ".join(f"{counts[s]} {s}" for s in COUNTED if counts[s] or s in ("pass", "fail", "skip"))
+        lines.append(f"  {t.name:<{width}}  {shown}  ({t.duration_s:.1f} s; {desc})")
+        bad = [r for r in t.results if r.status in BAD]
+        for r in bad[:8]:
+            first = (r.message.strip().splitlines() or [""])[0][:100]
+            lines.append(f"      {r.status.upper():<7} {r.binary}:{r.suite}.{r.name}  "
+                         f"[{','.join(r.requirements)}] {first}")
+        if len(bad) > 8:
+            lines.append(f"      ... and {len(bad) - 8} more")
+        if t.error:
+            lines.append(f"      note: {t.error}")
+        for s in t.stress:
+            if not s.get("ok"):
+                lines.append(f"      STRESS  {s.get('binary')}: exit {s.get('exit_code')} {s.get('error', '')}")
+    return "\n".join(lines)
+
+
+def run_failed(run: model.Run) -> bool:
+    return any(t.status == "broken" or any(r.status in BAD for r in t.results)
+               or any(not s.get("ok") for s in t.stress) for t in run.targets)
+
+
+def execute(specs: list[str], ctx: targets.Context, plan: engine.Plan, jobs: int = 2,
+            progress=None) -> list[model.TargetRun]:
+    """Run every target (concurrently, `jobs` at a time); results in spec order."""
+    parsed: list[targets.Target | model.TargetRun] = []
+    for spec in specs:
+        try:
+            parsed.append(targets.parse(spec))
+        except targets.TargetError as e:
+            parsed.append(model.TargetRun(name=spec, kind="unknown", status="broken", error=str(e)))
+    req_table = gtest.source_requirements()
+    results: list[model.TargetRun | None] = [None] * len(parsed)
+
+    def one(i: int) -> None:
+        t = parsed[i]
+        if isinstance(t, model.TargetRun):
+            results[i] = t
+            return
+        runner = engine.TargetRunner(t, ctx, plan, req_table)
+        results[i] = runner.run  # partial results survive an interrupt
+        runner.execute()
+        if progress:
+            progress(runner.run)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(one, i) for i in range(len(parsed))]
+        for f in futures:
+            f.result()
+    return [r for r in results if r is not None]
 
 
 def cmd_run(args) -> int:
-    run_id = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    runs = ROOT / "reports" / "runs"
-    out = runs / run_id / "local"
-    reports = _run_local(pathlib.Path(args.build_dir), out)
-    latest = runs / "latest"
-    if latest.is_symlink() or latest.exists():
-        latest.unlink()
-    latest.symlink_to(run_id)
-    text, failed = _summarise(reports)
-    print(f"shmconform: target local ({os.uname().release})")
-    print(text)
-    print(f"results: {out}")
-    return 1 if failed else 0
+    if not shutil_which_sh():
+        raise UsageError("/bin/sh is missing")
+    specs = args.target or DEFAULT_TARGETS
+    for spec in specs:  # fail fast on unknown targets, before building anything
+        targets.parse(spec)
+    run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
+    runs = pathlib.Path(args.reports_dir)
+    out_dir = runs / run_id
+    waivers = pathlib.Path(args.waivers) if args.waivers else None
+    if waivers and not waivers.is_file():
+        raise UsageError(f"no such waiver file: {waivers}")
+    build_dir = pathlib.Path(args.build_dir).resolve()
+    if not (build_dir / "conformance").is_dir():
+        raise UsageError(f"no build in {build_dir}: build first (cmake --preset default && "
+                         f"cmake --build --preset default)")
+    ctx = targets.Context(build_dir=build_dir, cache_dir=cache_dir(), work_dir=out_dir / "work",
+                          run_id=run_id.replace("-", "")[-12:], allow_build=not args.no_build,
+                          ssh_options=args.ssh_option or [], accel=args.accel,
+                          preset_dirs=_preset_dirs(args.preset_dir or []), kernel_args=args.kernel_args)
+    plan = engine.Plan(binaries=args.binary or None, gtest_filter=args.filter,
+                       per_test_timeout=args.test_timeout, target_timeout=args.target_timeout,
+                       stress_seconds=args.stress, bench_seconds=args.bench)
+    run = model.Run(run_id=run_id, started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                    tool_version=VERSION, command=" ".join(shlex.quote(a) for a in sys.argv), host=host_info())
+    stopping = {"sig": None}
+
+    def on_signal(signum, _frame):
+        if stopping["sig"] is None:
+            stopping["sig"] = signum
+            print(f"\nshmconform: {signal.Signals(signum).name}: stopping, saving results so far", file=sys.stderr)
+        ctx.stop.set()
+        threading.Thread(target=targets.kill_all, daemon=True).start()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(f"shmconform: run {run_id}: {', '.join(specs)}", flush=True)
+    t0 = time.monotonic()
+    try:
+        run.targets = execute(specs, ctx, plan, jobs=args.jobs,
+                              progress=lambda t: print(f"  ... {t.name} done ({t.duration_s:.1f} s)", flush=True))
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    run.finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    run.requirements = requirements_for(run)
+    run.host["wall_time_s"] = round(time.monotonic() - t0, 3)
+    main_file = write_run(run, out_dir, waivers)
+    _link_latest(runs, run_id)
+    if not args.keep_work and not run_failed(run):
+        import shutil  # noqa: PLC0415
+        shutil.rmtree(ctx.work_dir, ignore_errors=True)
+    print(summary(run))
+    print(f"wall time {run.host['wall_time_s']:.1f} s; report: {main_file}")
+    if stopping["sig"] is not None:
+        return 128 + stopping["sig"]
+    return 1 if run_failed(run) else 0
+
+
+def _preset_dirs(items: list[str]) -> dict[str, pathlib.Path]:
+    dirs = {}
+    for item in items:
+        preset, sep, d = item.partition("=")
+        if not sep or not pathlib.Path(d).is_dir():
+            raise UsageError(f"--preset-dir wants PRESET=EXISTING_DIR, got '{item}'")
+        dirs[preset] = pathlib.Path(d).resolve()
+    return dirs
+
+
+def shutil_which_sh() -> bool:
+    return os.access("/bin/sh", os.X_OK)
 
 
 def cmd_list(args) -> int:
     if args.what == "requirements":
         for req in catalog.load().values():
             print(f"{req.id:<40} {req.profile:<6} {req.statement}")
+    elif args.what == "targets":
+        for line in TARGET_HELP:
+            print(line)
+    elif args.what == "tests":
+        build = pathlib.Path(args.build_dir) / "conformance"
+        table = gtest.source_requirements()
+        import subprocess  # noqa: PLC0415
+        for b in sorted(build.glob("conformance-*")):
+            r = subprocess.run([str(b), "--gtest_list_tests"], capture_output=True, text=True, timeout=60)
+            for full in gtest.parse_list_tests(r.stdout):
+                suite, name = gtest.split_full_name(full)
+                print(f"{b.name}:{full}  [{','.join(gtest.lookup_requirements(table, suite, name))}]")
     return 0
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="shmconform")
+TARGET_HELP = [
+    "local                      this machine's kernel",
+    "ns                         fresh IPC+PID+mount namespaces (unshare; +user when not root)",
+    "bwrap                      bubblewrap sandbox (ipc, pid)",
+    "wrap:\"PREFIX\"              every binary run as PREFIX BINARY (runsc do, firejail, docker exec NAME, ...)",
+    "uml[:KERNEL]               user-mode-linux, /usr/bin/linux.uml or KERNEL, host root via hostfs",
+    "qemu:KERNEL|PACKAGE        qemu-system-x86_64 booting a vmlinuz file or a Debian linux-image package",
+    "qemu-user:ARCH             aarch64, armhf, riscv64 static cross builds under qemu-user",
+    "ssh:USER@HOST[:PORT]       a remote Linux host (static binaries copied, run, fetched, removed)",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shmconform", description="shared memory conformance harness")
     sub = parser.add_subparsers(dest="verb", required=True)
-    run = sub.add_parser("run", help="run the suite and write results")
-    run.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
-    lst = sub.add_parser("list", help="list requirements")
-    lst.add_argument("what", choices=["requirements"])
+    run = sub.add_parser("run", help="run the suite on targets and write the report",
+                         description="Targets:\n  " + "\n  ".join(TARGET_HELP),
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--target", "-t", action="append", metavar="SPEC",
+                     help=f"where to run (repeatable; default: {' '.join(DEFAULT_TARGETS)})")
+    run.add_argument("--build-dir", default=str(ROOT / "build" / "default"),
+                     help="the host build (local, ns, bwrap, wrap, uml targets)")
+    run.add_argument("--reports-dir", default=str(ROOT / "reports" / "runs"))
+    run.add_argument("--waivers", metavar="FILE", help="expected failures (see reports/)")
+    run.add_argument("--binary", action="append", metavar="NAME", help="only this conformance binary (repeatable)")
+    run.add_argument("--filter", metavar="GTEST_PATTERN", help="only tests matching (gtest filter syntax)")
+    run.add_argument("--test-timeout", type=int, default=120, metavar="S", help="per test, without progress")
+    run.add_argument("--target-timeout", type=int, default=3600, metavar="S", help="per target, in all")
+    run.add_argument("--stress", type=int, nargs="?", const=10, metavar="SECONDS",
+                     help="also run the stress scenarios for SECONDS per target (default 10)")
+    run.add_argument("--bench", type=int, nargs="?", const=10, metavar="SECONDS",
+                     help="also run the benchmarks for about SECONDS per target (default 10)")
+    run.add_argument("--jobs", "-j", type=int, default=2, help="targets run at once (default 2)")
+    run.add_argument("--no-build", action="store_true", help="never build presets; fail when missing")
+    run.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto", help="qemu accelerator")
+    run.add_argument("--ssh-option", action="append", metavar="OPT",
+                     help="ssh -o OPT (repeatable); i=FILE gives an identity file")
+    run.add_argument("--preset-dir", action="append", metavar="PRESET=DIR",
+                     help="use prebuilt binaries for a preset (static, aarch64, armhf, riscv64)")
+    run.add_argument("--kernel-args", default="", metavar="ARGS", help="extra kernel command line (uml, qemu)")
+    run.add_argument("--keep-work", action="store_true", help="keep round scripts and raw output")
+    run.set_defaults(func=cmd_run)
+    lst = sub.add_parser("list", help="list requirements, targets or tests")
+    lst.add_argument("what", choices=["requirements", "targets", "tests"])
+    lst.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
+    lst.set_defaults(func=cmd_list)
+    try:
+        from harness.report import cli as report_cli  # noqa: PLC0415 - present once the reports branch lands
+        report_cli.register(sub)
+    except ImportError:
+        pass
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return {"run": cmd_run, "list": cmd_list}[args.verb](args)
-    except (UsageError, catalog.CatalogError) as e:
+        return args.func(args)
+    except (UsageError, catalog.CatalogError, targets.TargetError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("shmconform: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1

@@ -1,0 +1,177 @@
+"""Reading what a GoogleTest binary says: its --gtest_output=json report, its
+console output (the only record when it crashed or hung before writing the
+report), and the REQUIREMENTS(...) of the test sources (so results recovered
+from console output still carry their requirement ids, and pytest items get
+their markers before anything runs).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# "[ RUN      ] Suite.Name", "[       OK ] Suite.Name (3 ms)",
+# "[  FAILED  ] Prefix/Suite.Name/0, where GetParam() = 4 (0 ms)"
+_LINE_RE = re.compile(r"^\[ +(RUN|OK|FAILED|SKIPPED) +\] (\S+?)(?:,| \(|$)")
+_TIME_RE = re.compile(r"\((\d+) ms\)\s*$")
+_END_RE = re.compile(r"^\[==========\] \d+ tests? from \d+ test (?:suites?|cases?) ran\.")
+MAX_OUTPUT = 64 * 1024
+
+
+class GtestError(Exception):
+    """The binary's report is not a GoogleTest JSON report."""
+
+
+@dataclasses.dataclass
+class Case:
+    suite: str
+    name: str
+    status: str                       # pass, fail, skip (model statuses)
+    duration_s: float = 0.0
+    message: str = ""
+    requirements: list[str] = dataclasses.field(default_factory=list)
+    output: str = ""
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.suite}.{self.name}"
+
+
+def split_full_name(full: str) -> tuple[str, str]:
+    """'Prefix/Suite.Name/0' -> ('Prefix/Suite', 'Name/0')."""
+    suite, _, name = full.partition(".")
+    return suite, name
+
+
+def _trim(text: str, limit: int = MAX_OUTPUT) -> str:
+    if len(text) <= limit:
+        return text
+    return f"[... {len(text) - limit} bytes cut ...]\n" + text[-limit:]
+
+
+def parse_json(text: str) -> list[Case]:
+    """Every test case of a --gtest_output=json report (tests gtest did not run are left out)."""
+    try:
+        data = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise GtestError(f"not JSON ({e})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("testsuites"), list):
+        raise GtestError("JSON without 'testsuites': not a GoogleTest report")
+    cases = []
+    try:
+        for suite in data["testsuites"]:
+            for t in suite.get("testsuite", []):
+                if t.get("status") == "NOTRUN":
+                    continue
+                failures = [f.get("failure", "") for f in t.get("failures", []) or []]
+                skipped = t.get("result") == "SKIPPED"
+                if failures:
+                    status = "fail"
+                elif skipped:
+                    status = "skip"
+                else:
+                    status = "pass"
+                message = "\n".join(failures)
+                if skipped and not message:
+                    message = "\n".join(s.get("message", "") for s in t.get("skipped", []) or [])
+                time_s = str(t.get("time", "0s")).rstrip("s") or "0"
+                reqs = [r for r in str(t.get("requirements", "")).split(",") if r]
+                cases.append(Case(t.get("classname", suite.get("name", "")), t["name"], status,
+                                  float(time_s), message, reqs))
+    except (KeyError, TypeError, AttributeError, ValueError) as e:
+        raise GtestError(f"malformed GoogleTest report ({e!r})") from None
+    return cases
+
+
+@dataclasses.dataclass
+class ConsoleRun:
+    """What the console output of one binary run tells."""
+    finished: list[Case]              # in order
+    running: str | None               # full name of a test started but never finished
+    running_output: str               # its output so far
+    completed: bool                   # gtest printed its final summary
+    started_any: bool
+
+
+def parse_console(text: str) -> ConsoleRun:
+    finished: list[Case] = []
+    current: str | None = None
+    body: list[str] = []
+    completed = started = False
+    for line in text.splitlines():
+        m = _LINE_RE.match(line)
+        if m:
+            kind, full = m.groups()
+            if kind == "RUN":
+                current, body, started = full, [], True
+                continue
+            if current is not None and full == current:
+                status = {"OK": "pass", "FAILED": "fail", "SKIPPED": "skip"}[kind]
+                t = _TIME_RE.search(line)
+                suite, name = split_full_name(full)
+                out = "\n".join(body)
+                finished.append(Case(suite, name, status, int(t.group(1)) / 1000 if t else 0.0,
+                                     out.strip() if status != "pass" else "", [], _trim(out)))
+                current, body = None, []
+                continue
+        if _END_RE.match(line):
+            completed = True
+        if current is not None:
+            body.append(line)
+    return ConsoleRun(finished, current, _trim("\n".join(body)), completed, started)
+
+
+def outputs_by_test(text: str) -> dict[str, str]:
+    """Full test name -> the console lines it printed between RUN and its verdict."""
+    return {c.full_name: c.output for c in parse_console(text).finished}
+
+
+_TEST_RE = re.compile(r"\bTEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*\{\s*(?://[^\n]*\n\s*)*REQUIREMENTS\(([^)]*)\)")
+
+
+def source_requirements(source_dirs: list[pathlib.Path] | None = None) -> dict[tuple[str, str], list[str]]:
+    """(suite, name) -> requirement ids, read from the C++ sources' REQUIREMENTS(...)."""
+    dirs = source_dirs or [ROOT / "conformance"]
+    found: dict[tuple[str, str], list[str]] = {}
+    for d in dirs:
+        for path in sorted(d.rglob("*.cc")):
+            for m in _TEST_RE.finditer(path.read_text(encoding="utf-8", errors="replace")):
+                ids = re.findall(r'"([^"]+)"', m.group(3))
+                found[(m.group(1), m.group(2))] = ids
+    return found
+
+
+def lookup_requirements(table: dict[tuple[str, str], list[str]], suite: str, name: str) -> list[str]:
+    """Requirement ids of a (possibly parameterised: 'P/Suite', 'Name/3') test."""
+    base_suite = suite.split("/")[-1] if "/" in suite else suite
+    base_name = name.split("/")[0]
+    return list(table.get((base_suite, base_name), table.get((suite, name), [])))
+
+
+def parse_list_tests(text: str) -> list[str]:
+    """Full names from --gtest_list_tests output."""
+    names, suite = [], None
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("Running main"):
+            continue
+        if not line.startswith(" "):
+            suite = line.split("#")[0].strip().rstrip(".")
+        elif suite:
+            names.append(f"{suite}.{line.split('#')[0].strip()}")
+    return names
+
+
+def filter_expr(positive: list[str] | None, negative: list[str]) -> str | None:
+    """A --gtest_filter value: run `positive` patterns (all when None) except `negative` ones.
+    A positive entry may itself be a full filter ("A*:B*-C*"); its negative part is kept."""
+    pos, neg = [], list(negative)
+    for p in positive or []:
+        head, _, tail = p.partition("-")
+        pos += [x for x in head.split(":") if x]
+        neg = [x for x in tail.split(":") if x] + neg
+    if positive is None and not neg:
+        return None
+    return ":".join(pos or ["*"]) + (f"-{':'.join(neg)}" if neg else "")

@@ -1,0 +1,167 @@
+"""Unit tests: gtest parsing, filters, target specs, the round script, the model."""
+from __future__ import annotations
+
+import base64
+import json
+import pathlib
+import subprocess
+
+import pytest
+
+from harness import engine, gtest, model, script, targets
+
+JSON_REPORT = {
+    "tests": 3,
+    "testsuites": [{"name": "ShmgetTest", "testsuite": [
+        {"name": "Passes", "status": "RUN", "result": "COMPLETED", "time": "0.004s", "classname": "ShmgetTest",
+         "requirements": "SYSV.A.B,SYSV.C.D"},
+        {"name": "Fails", "status": "RUN", "result": "COMPLETED", "time": "0s", "classname": "ShmgetTest",
+         "requirements": "SYSV.A.B", "failures": [{"failure": "x.cc:3\nExpected: EEXIST\n  Actual: ENOENT", "type": ""}]},
+        {"name": "Skips", "status": "RUN", "result": "SKIPPED", "time": "0s", "classname": "ShmgetTest"},
+        {"name": "Disabled", "status": "NOTRUN", "result": "SUPPRESSED", "time": "0s", "classname": "ShmgetTest"},
+    ]}],
+}
+
+CONSOLE = """Running main() from x
+[==========] Running 3 tests from 1 test suite.
+[ RUN      ] ShmgetTest.Passes
+[       OK ] ShmgetTest.Passes (4 ms)
+[ RUN      ] Sizes/ShmgetSizeTest.Rounds/1
+x.cc:9: Failure
+Value of: size
+[  FAILED  ] Sizes/ShmgetSizeTest.Rounds/1, where GetParam() = 4097 (2 ms)
+[ RUN      ] ShmgetTest.Skips
+x.cc:1: Skipped
+no root
+[  SKIPPED ] ShmgetTest.Skips (0 ms)
+[ RUN      ] ShmgetTest.Crashes
+about to crash
+"""
+
+
+def test_parse_json_maps_statuses_requirements_and_leaves_out_not_run():
+    cases = gtest.parse_json(json.dumps(JSON_REPORT))
+    assert [(c.full_name, c.status) for c in cases] == [
+        ("ShmgetTest.Passes", "pass"), ("ShmgetTest.Fails", "fail"), ("ShmgetTest.Skips", "skip")]
+    assert cases[0].requirements == ["SYSV.A.B", "SYSV.C.D"]
+    assert cases[0].duration_s == pytest.approx(0.004)
+    assert "Expected: EEXIST" in cases[1].message
+
+
+@pytest.mark.parametrize("text", ["", "not json", "[1, 2]", '{"tests": 1}', '{"testsuites": [{"testsuite": [{}]}]}'])
+def test_parse_json_rejects_garbage_with_gtest_error(text):
+    with pytest.raises(gtest.GtestError):
+        gtest.parse_json(text)
+
+
+def test_parse_console_recovers_finished_tests_and_the_one_running():
+    cons = gtest.parse_console(CONSOLE)
+    assert [(c.full_name, c.status) for c in cons.finished] == [
+        ("ShmgetTest.Passes", "pass"), ("Sizes/ShmgetSizeTest.Rounds/1", "fail"), ("ShmgetTest.Skips", "skip")]
+    assert "Value of: size" in cons.finished[1].message
+    assert cons.finished[0].duration_s == pytest.approx(0.004)
+    assert cons.running == "ShmgetTest.Crashes"
+    assert cons.running_output == "about to crash"
+    assert cons.started_any and not cons.completed
+
+
+def test_parse_console_sees_the_final_summary():
+    cons = gtest.parse_console("[ RUN      ] A.B\n[       OK ] A.B (0 ms)\n"
+                               "[==========] 1 test from 1 test suite ran. (0 ms total)\n")
+    assert cons.completed and cons.running is None
+
+
+def test_parse_list_tests_handles_parameterised_names():
+    text = "Running main() from x\nShmgetTest.\n  One\n  Two\nSizes/SizeTest.\n  Rounds/0  # GetParam() = 1\n"
+    assert gtest.parse_list_tests(text) == ["ShmgetTest.One", "ShmgetTest.Two", "Sizes/SizeTest.Rounds/0"]
+
+
+@pytest.mark.parametrize("pos,neg,expected", [
+    (None, [], None),
+    (None, ["A.B", "C.D"], "*-A.B:C.D"),
+    (["A.*"], [], "A.*"),
+    (["A.*:B.*-B.X"], ["A.Y"], "A.*:B.*-B.X:A.Y"),
+])
+def test_filter_expr(pos, neg, expected):
+    assert gtest.filter_expr(pos, neg) == expected
+
+
+def test_source_requirements_reads_the_real_tests_and_parameterised_lookup():
+    table = gtest.source_requirements()
+    assert table, "no REQUIREMENTS(...) found in conformance/"
+    (suite, name), ids = next(iter(table.items()))
+    assert gtest.lookup_requirements(table, suite, name) == ids
+    assert gtest.lookup_requirements(table, f"Prefix/{suite}", f"{name}/3") == ids
+    assert gtest.lookup_requirements(table, "NoSuch", "Test") == []
+
+
+@pytest.mark.parametrize("spec,cls", [
+    ("local", targets.LocalTarget), ("ns", targets.NamespaceTarget), ("bwrap", targets.BwrapTarget),
+    ('wrap:"firejail --quiet"', targets.WrapTarget), ("uml", targets.UmlTarget),
+    ("uml:/opt/linux", targets.UmlTarget), ("qemu:/boot/vmlinuz-6.1", targets.QemuTarget),
+    ("qemu:linux-image-cloud-amd64", targets.QemuTarget), ("qemu-user:armhf", targets.QemuUserTarget),
+    ("qemu-user:aarch64", targets.QemuUserTarget), ("ssh:root@127.0.0.1:2222", targets.SshTarget),
+    ("ssh:host", targets.SshTarget),
+])
+def test_target_specs_parse(spec, cls):
+    t = targets.parse(spec)
+    assert isinstance(t, cls) and t.name == spec
+
+
+def test_target_spec_details():
+    assert targets.parse('wrap:"env A=1"').prefix == "env A=1"
+    assert str(targets.parse("uml").kernel) == "/usr/bin/linux.uml"
+    ssh = targets.parse("ssh:me@example.org:2200")
+    assert (ssh.user_host, ssh.port) == ("me@example.org", "2200")
+    assert targets.parse("qemu-user:armhf").prefix == "qemu-arm"
+
+
+@pytest.mark.parametrize("spec,words", [
+    ("docker", "unknown target"), ("local:x", "unknown target"), ("qemu-user:sparc", "unknown architecture"),
+    ("qemu", "name a kernel"), ("wrap:", "needs a command prefix"), ("ssh:bad host!", "USER@HOST"),
+])
+def test_bad_target_specs_give_one_line(spec, words):
+    with pytest.raises(targets.TargetError) as e:
+        targets.parse(spec)
+    assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_unframe_and_unlive_recover_files(tmp_path):
+    payload = b"line one\n\x00binary\r\n"
+    stream = (b"boot noise\r\n@@SHMCONFORM-FILE a.json\r\n" + base64.encodebytes(payload).replace(b"\n", b"\r\n")
+              + b"@@SHMCONFORM-END a.json\r\n@@SHMCONFORM-FILE ../evil\nAAAA\n@@SHMCONFORM-END ../evil\n"
+              + b"@@SHMCONFORM-FILE cut.out\nAAAA\n")
+    targets._unframe(stream, tmp_path)
+    assert (tmp_path / "a.json").read_bytes() == payload
+    assert not (tmp_path / "cut.out").exists() and not (tmp_path.parent / "evil").exists()
+    targets._unlive(b"@@SHMCONFORM-LIVE r1-x\n[ RUN      ] A.B\r\n", tmp_path)
+    assert (tmp_path / "r1-x.out").read_bytes() == b"[ RUN      ] A.B\n"
+
+
+def test_round_script_is_valid_sh_and_quotes_arguments(tmp_path):
+    inv = script.Invocation("r1-x", ["/bin/echo", "it's", "a b", "--json:{R}/r1-x.json"], 5, 60)
+    text = script.render([inv], results=str(tmp_path / "res"), probe="/bin/true", run_id="abc",
+                         scratch=str(tmp_path / "scratch"))
+    (tmp_path / "round.sh").write_text(text)
+    subprocess.run(["sh", "-n", str(tmp_path / "round.sh")], check=True)
+    subprocess.run(["sh", str(tmp_path / "round.sh")], check=True, timeout=60)
+    res = tmp_path / "res"
+    assert (res / "r1-x.out").read_text() == f"it's a b --json:{res}/r1-x.json\n"
+    assert (res / "r1-x.rc").read_text().strip() == "0"
+    assert (res / "round.done").exists()
+
+
+def test_parse_env():
+    env = engine.parse_env("kernel_release=6.1.0\narch=armv7l\npage_size=4096\nshmlba=16384\n"
+                           "mem_total_kb=1024\nshm_rmid_forced=0\ngarbage line\n")
+    assert env == {"kernel_release": "6.1.0", "arch": "armv7l", "page_size": 4096, "shmlba": 16384,
+                   "memory_bytes": 1024 * 1024, "shm_rmid_forced": 0}
+
+
+def test_model_round_trips_through_json():
+    run = model.Run(run_id="x", started="2026-01-01T00:00:00+00:00")
+    t = model.TargetRun(name="local", kind="host", environment={"page_size": 4096})
+    t.results.append(model.TestResult("local", "conformance-sysv", "S", "N", "crash", ["A.B"], 0.5, "m", "o"))
+    run.targets.append(t)
+    again = model.Run.from_dict(json.loads(json.dumps(run.to_dict())))
+    assert again == run
