@@ -59,11 +59,27 @@ def write_run(run: model.Run, out_dir: pathlib.Path, waivers: pathlib.Path | Non
     except (ImportError, AttributeError):
         write_all = None
     if write_all is not None:
-        files = write_all(run, out_dir, waivers)
+        try:
+            files = write_all(run, out_dir, waivers)
+        except report.ReportError:
+            # Keep the results before saying what went wrong.
+            (out_dir / "report.json").write_text(json.dumps(run.to_dict(), indent=1))
+            raise
         return pathlib.Path(files.get("html") or files.get("report.html") or out_dir / "report.json")
     path = out_dir / "report.json"
     path.write_text(json.dumps(run.to_dict(), indent=1))
     return path
+
+
+def _check_waivers(path: pathlib.Path) -> None:
+    try:
+        from harness.report import waivers as waiver_file  # noqa: PLC0415
+    except ImportError:
+        return
+    try:
+        waiver_file.load(path)
+    except waiver_file.ReportError as e:
+        raise UsageError(str(e)) from None
 
 
 def _link_latest(runs: pathlib.Path, run_id: str) -> None:
@@ -157,6 +173,8 @@ def cmd_run(args) -> int:
     waivers = pathlib.Path(args.waivers) if args.waivers else None
     if waivers and not waivers.is_file():
         raise UsageError(f"no such waiver file: {waivers}")
+    if waivers:
+        _check_waivers(waivers)  # a bad file is reported before anything runs
     build_dir = pathlib.Path(args.build_dir).resolve()
     if not (build_dir / "conformance").is_dir():
         raise UsageError(f"no build in {build_dir}: build first (cmake --preset default && "
@@ -290,12 +308,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+try:
+    from harness.report import ReportError as _ReportError  # noqa: PLC0415
+except ImportError:  # reports not available: nothing can raise it
+    class _ReportError(Exception):
+        pass
+
+
 def main(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, catalog.CatalogError, targets.TargetError) as e:
+    except (UsageError, catalog.CatalogError, targets.TargetError, _ReportError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
