@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <optional>
+#include <sstream>
 #include <string>
 
 #include "shmconform/shmconform.h"
@@ -57,6 +60,24 @@ inline bool IsMapped(const void* addr) {
 // else in the process can be hit.
 inline SysResult<Mapping> Reserve(size_t pages) {
   return Mapping::Anonymous(pages * PageSize(), PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
+}
+
+// A "Name:   N kB" field of the /proc/self/smaps block for the mapping that
+// starts at `start`, in kB; nullopt when absent (no /proc, field unknown).
+inline std::optional<long> SmapsField(const void* start, const std::string& name) {
+  const auto smaps = ReadFile("/proc/self/smaps");
+  if (!smaps) return std::nullopt;
+  char head[32];
+  std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(start)));
+  std::istringstream in(*smaps);
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find('-') != std::string::npos && line.find(' ') > line.find('-') && line.find(':') > line.find(' '))
+      inside = line.rfind(head, 0) == 0;  // a header line: "start-end perms ..."
+    else if (inside && line.rfind(name + ":", 0) == 0)
+      return std::stol(line.substr(name.size() + 1));
+  }
+  return std::nullopt;
 }
 
 }  // namespace shmconform
