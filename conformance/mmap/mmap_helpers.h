@@ -50,6 +50,14 @@ inline off_t FileSize(int fd) {
   return fstat(fd, &st) == 0 ? st.st_size : -1;
 }
 
+// How many of the n bytes at p are not zero (0 for a zero-filled range);
+// a count keeps failure messages short where a whole page would be printed.
+inline size_t NonZeroBytes(const char* p, size_t n) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) count += p[i] != 0;
+  return count;
+}
+
 // True when `addr` is mapped (msync fails with ENOMEM on unmapped pages).
 inline bool IsMapped(const void* addr) {
   return msync(const_cast<void*>(addr), PageSize(), MS_ASYNC) == 0;
