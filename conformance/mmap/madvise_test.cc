@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -113,6 +114,7 @@ struct MadviseErrorCase {
   int advice;
   int expected_errno;
 };
+void PrintTo(const MadviseErrorCase& c, std::ostream* os) { *os << c.what; }
 
 class MadviseErrorTest : public ::testing::TestWithParam<MadviseErrorCase> {};
 

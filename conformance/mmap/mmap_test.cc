@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -36,6 +37,7 @@ struct MmapErrorCase {
   off_t offset_halfpages;
   int expected_errno;
 };
+void PrintTo(const MmapErrorCase& c, std::ostream* os) { *os << c.what; }
 
 // Opens the descriptor a case needs; `file` is a one-page scratch file.
 SysResult<UniqueFd> FdFor(FdKind kind, const TempFile& file, const TempDir& dir) {
@@ -267,6 +269,7 @@ struct MapsCase {
   bool file;
   const char* perms;
 };
+void PrintTo(const MapsCase& c, std::ostream* os) { *os << c.what; }
 
 class MmapMapsTest : public ::testing::TestWithParam<MapsCase> {};
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -74,6 +75,7 @@ struct MprotectErrorCase {
   int prot;
   int expected_errno;
 };
+void PrintTo(const MprotectErrorCase& c, std::ostream* os) { *os << c.what; }
 
 class MprotectErrorTest : public ::testing::TestWithParam<MprotectErrorCase> {};
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -149,6 +150,7 @@ struct MremapErrorCase {
   size_t new_addr_offset;  // for MREMAP_FIXED
   int expected_errno;
 };
+void PrintTo(const MremapErrorCase& c, std::ostream* os) { *os << c.what; }
 
 class MremapErrorTest : public ::testing::TestWithParam<MremapErrorCase> {};
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -81,6 +82,7 @@ struct MsyncErrorCase {
   int flags;
   int expected_errno;
 };
+void PrintTo(const MsyncErrorCase& c, std::ostream* os) { *os << c.what; }
 
 class MsyncErrorTest : public ::testing::TestWithParam<MsyncErrorCase> {};
 

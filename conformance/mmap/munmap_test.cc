@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -75,6 +76,7 @@ struct MunmapErrorCase {
   size_t length;       // 0, or SIZE_MAX for "beyond the address space", else pages
   int expected_errno;
 };
+void PrintTo(const MunmapErrorCase& c, std::ostream* os) { *os << c.what; }
 
 class MunmapErrorTest : public ::testing::TestWithParam<MunmapErrorCase> {};
 
