@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -31,6 +32,11 @@ long DirtyKb(const void* start) {
 TEST(MsyncTest, SyncWritesTheDataToTheFileSystem) {
   REQUIREMENTS("MMAP.MSYNC.SYNC_WRITES_BACK");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
+  struct statfs fs {};
+  ASSERT_THAT(fstatfs(file.fd(), &fs), SyscallSucceeds());
+  if (fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == static_cast<decltype(fs.f_type)>(0x858458f6) /* RAMFS */)
+    GTEST_SKIP() << "the scratch directory is on tmpfs/ramfs, which keeps file data only in memory: "
+                    "MS_SYNC has nothing to write back";
   auto direct = Open(file.path(), O_RDONLY | O_DIRECT);
   if (!direct.ok() && direct.error() == EINVAL)
     GTEST_SKIP() << "the scratch directory's file system does not support O_DIRECT (tmpfs?): " << file.path();
