@@ -19,7 +19,8 @@ namespace {
 
 using sysv::Between;
 using sysv::KernelSeconds;
-using sysv::SetOwnerAndMode;
+using sysv::Caller;
+using sysv::GiveToCaller;
 using sysv::StatOf;
 
 void* const kFailed = reinterpret_cast<void*>(-1);
@@ -131,10 +132,6 @@ TEST(ShmatTest, ReadOnlyAttachmentCannotBeMadeWritableWithMprotect) {
   EXPECT_EQ(FindMapsEntry(ro.get())->perms, "r--s");
 }
 
-// Which class of mode bits the unprivileged caller falls in is set up by
-// giving the root-created segment to its uid (owner) or gid (group) or neither.
-enum class Caller { kOwner, kGroup, kOther };
-
 struct AttachPermissionCase {
   const char* name;
   mode_t mode;
@@ -151,8 +148,7 @@ TEST_P(ShmatPermissionTest, AttachIsCheckedAgainstTheCallersClassOfModeBits) {
   SKIP_UNLESS_CAN_CHANGE_UID();
   const AttachPermissionCase c = GetParam();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
-  SetOwnerAndMode(seg.id(), c.caller == Caller::kOwner ? kUnprivilegedUid : 0,
-                  c.caller == Caller::kGroup ? kUnprivilegedGid : 0, c.mode);
+  GiveToCaller(seg.id(), c.caller, c.mode);
   const int id = seg.id();
   EXPECT_THAT(RunAsUser([c, id] {
                 if (c.expected_errno != 0) {

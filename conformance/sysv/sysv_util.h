@@ -1,6 +1,7 @@
 // Small helpers shared by the System V shared memory tests of this directory.
 #pragma once
 
+#include <fcntl.h>
 #include <grp.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -52,6 +53,44 @@ inline void SetOwnerAndMode(int id, uid_t uid, gid_t gid, mode_t mode) {
   ds.shm_perm.gid = gid;
   ds.shm_perm.mode = mode;
   EXPECT_THAT(shmctl(id, IPC_SET, &ds), SyscallSucceeds());
+}
+
+// The class of mode bits an unprivileged caller (kUnprivilegedUid/Gid) falls
+// in for a segment root created: GiveToCaller makes it the owner (uid), puts
+// it in the group (gid) or leaves it among the others.
+enum class Caller { kOwner, kGroup, kOther };
+
+inline void GiveToCaller(int id, Caller caller, mode_t mode) {
+  SetOwnerAndMode(id, caller == Caller::kOwner ? kUnprivilegedUid : 0, caller == Caller::kGroup ? kUnprivilegedGid : 0,
+                  mode);
+}
+
+// Reads the decimal number at the start of a /proc file with open/read only,
+// so a forked child may use it.
+inline bool ChildReadNumber(const char* path, unsigned long long* out) {
+  const int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[64];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  unsigned long long value = 0;
+  ssize_t i = 0;
+  for (; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) value = value * 10 + static_cast<unsigned>(buf[i] - '0');
+  *out = value;
+  return i > 0;
+}
+
+// The slot index of segment `id` in the kernel's table (for SHM_STAT), found
+// by asking SHM_STAT for every slot up to the highest in use; -1 if absent.
+// Other processes' segments may come and go meanwhile: only ours matters.
+inline int SlotIndexOf(int id, int stat_cmd = SHM_STAT) {
+  shminfo info{};
+  const int max = shmctl(0, IPC_INFO, reinterpret_cast<shmid_ds*>(&info));
+  for (int idx = 0; idx <= max; ++idx) {
+    shmid_ds ds{};
+    if (shmctl(idx, stat_cmd, &ds) == id) return idx;
+  }
+  return -1;
 }
 
 // Whether an attachment of this process exists at addr (its /proc/self/maps line).
