@@ -1,4 +1,5 @@
 // shmctl(2): status, ownership, removal, locking and the Linux table queries.
+#include <fcntl.h>
 #include <sys/ipc.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -332,6 +333,15 @@ TEST(ShmctlTest, ShmInfoCountsSegmentsAndTheirPages) {
                 CHILD_CHECK(info.used_ids == 2);
                 CHILD_CHECK(info.shm_tot == 5);
                 CHILD_CHECK(info.shm_rss + info.shm_swp == 2);
+                // /proc/sysvipc/shm of the namespace agrees: headings + 2 rows.
+                char buf[4096];
+                const int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
+                CHILD_CHECK(fd >= 0);
+                size_t lines = 0;
+                for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+                  for (ssize_t i = 0; i < n; ++i) lines += buf[i] == '\n';
+                close(fd);
+                CHILD_CHECK(lines == 1 + static_cast<size_t>(info.used_ids));
               }),
               ExitedWithCode(0));
 }
