@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -140,6 +141,7 @@ struct AttachPermissionCase {
   int expected_errno;  // 0: the attach succeeds and the access works
   const char* requirement;
 };
+void PrintTo(const AttachPermissionCase& c, std::ostream* os) { *os << c.name; }
 
 class ShmatPermissionTest : public ::testing::TestWithParam<AttachPermissionCase> {};
 

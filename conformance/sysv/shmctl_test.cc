@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -40,6 +41,7 @@ struct StatPermissionCase {
   Caller caller;
   int expected_errno;
 };
+void PrintTo(const StatPermissionCase& c, std::ostream* os) { *os << c.name; }
 
 class ShmctlStatPermissionTest : public ::testing::TestWithParam<StatPermissionCase> {};
 
@@ -108,6 +110,7 @@ struct ControlCase {
   int expected_errno;
   const char* requirement;
 };
+void PrintTo(const ControlCase& c, std::ostream* os) { *os << c.name; }
 
 class ShmctlControlTest : public ::testing::TestWithParam<ControlCase> {};
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,7 @@ struct OpenSizeCase {
   int expected_errno;  // 0: opens the segment
   const char* requirement;
 };
+void PrintTo(const OpenSizeCase& c, std::ostream* os) { *os << c.name; }
 
 class ShmgetOpenSizeTest : public ::testing::TestWithParam<OpenSizeCase> {};
 
@@ -129,6 +131,7 @@ struct SizeCase {
   const char* name;
   size_t (*bytes)();
 };
+void PrintTo(const SizeCase& c, std::ostream* os) { *os << c.name; }
 
 class ShmgetSizeTest : public ::testing::TestWithParam<SizeCase> {};
 
@@ -244,6 +247,7 @@ struct OpenPermissionCase {
   int expected_errno;
   const char* requirement;
 };
+void PrintTo(const OpenPermissionCase& c, std::ostream* os) { *os << c.name; }
 
 class ShmgetPermissionTest : public ::testing::TestWithParam<OpenPermissionCase> {};
 
