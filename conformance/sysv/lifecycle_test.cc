@@ -195,7 +195,7 @@ TEST(LifecycleTest, SeedExampleProgramRunsAsDocumented) {
   ASSERT_THAT(segment_id, SyscallSucceeds());
   SysvSegment owner(segment_id);  // removes it should a step below fail
   char* shared_memory = static_cast<char*>(shmat(segment_id, nullptr, 0));
-  ASSERT_THAT(shared_memory, SyscallSucceeds());
+  ASSERT_THAT(static_cast<void*>(shared_memory), SyscallSucceeds());
   shmid_ds shmbuffer{};
   ASSERT_THAT(shmctl(segment_id, IPC_STAT, &shmbuffer), SyscallSucceeds());
   EXPECT_EQ(static_cast<int>(shmbuffer.shm_segsz), shared_segment_size);
@@ -204,9 +204,9 @@ TEST(LifecycleTest, SeedExampleProgramRunsAsDocumented) {
   ASSERT_THAT(shmdt(shared_memory), SyscallSucceedsWithValue(0));
 
   char* reattached = static_cast<char*>(shmat(segment_id, different, 0));
-  ASSERT_THAT(reattached, SyscallSucceeds());
-  EXPECT_EQ(reattached, different);
-  EXPECT_NE(reattached, shared_memory);
+  ASSERT_THAT(static_cast<void*>(reattached), SyscallSucceeds());
+  EXPECT_EQ(static_cast<void*>(reattached), different);
+  EXPECT_NE(static_cast<void*>(reattached), static_cast<void*>(shared_memory));
   EXPECT_STREQ(reattached, "Hello, world.");
   EXPECT_THAT(shmdt(reattached), SyscallSucceedsWithValue(0));
   EXPECT_THAT(shmctl(owner.release(), IPC_RMID, nullptr), SyscallSucceedsWithValue(0));

@@ -48,7 +48,9 @@ TEST(ShmatTest, AlignedAddressIsUsedExactly) {
   ASSERT_NE(where, nullptr);
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), where, 0));
   EXPECT_EQ(att.get(), where);
-  EXPECT_EQ(FindMapsEntry(where)->start, reinterpret_cast<uintptr_t>(where));
+  const auto maps = FindMapsEntry(where);
+  ASSERT_TRUE(maps.has_value());
+  EXPECT_EQ(maps->start, reinterpret_cast<uintptr_t>(where));
 }
 
 TEST(ShmatTest, UnalignedAddressWithoutShmRndFailsWithEINVAL) {
@@ -101,7 +103,7 @@ TEST(ShmatTest, ShmRemapReplacesAnExistingMapping) {
   EXPECT_EQ(att.get(), where);
   EXPECT_EQ(where[0], '\0');
   EXPECT_STREQ(where + PageSize(), "segment");
-  EXPECT_EQ(FindMapsEntry(where)->perms, "rw-s");
+  EXPECT_EQ(sysv::PermsAt(where), "rw-s");
   other.release();  // the attachment took its range
 }
 
@@ -130,7 +132,7 @@ TEST(ShmatTest, ReadOnlyAttachmentCannotBeMadeWritableWithMprotect) {
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
   auto ro = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, SHM_RDONLY));
   EXPECT_THAT(mprotect(ro.get(), PageSize(), PROT_READ | PROT_WRITE), SyscallFailsWithErrno(EACCES));
-  EXPECT_EQ(FindMapsEntry(ro.get())->perms, "r--s");
+  EXPECT_EQ(sysv::PermsAt(ro.get()), "r--s");
 }
 
 struct AttachPermissionCase {
@@ -210,9 +212,9 @@ TEST(ShmatTest, ShmExecMakesTheAttachmentExecutable) {
   auto plain = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, 0));
   auto exec = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, SHM_EXEC));
   auto exec_ro = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, SHM_EXEC | SHM_RDONLY));
-  EXPECT_EQ(FindMapsEntry(plain.get())->perms, "rw-s");
-  EXPECT_EQ(FindMapsEntry(exec.get())->perms, "rwxs");
-  EXPECT_EQ(FindMapsEntry(exec_ro.get())->perms, "r-xs");
+  EXPECT_EQ(sysv::PermsAt(plain.get()), "rw-s");
+  EXPECT_EQ(sysv::PermsAt(exec.get()), "rwxs");
+  EXPECT_EQ(sysv::PermsAt(exec_ro.get()), "r-xs");
 }
 
 TEST(ShmatTest, ShmExecNeedsExecutePermission) {
@@ -250,8 +252,8 @@ TEST(ShmatTest, ReadOnlyAndReadWriteAttachmentsCoexist) {
   auto rw = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, 0));
   std::strcpy(rw.as<char>(), "visible read-only");
   EXPECT_STREQ(ro.as<char>(), "visible read-only");
-  EXPECT_EQ(FindMapsEntry(ro.get())->perms, "r--s");
-  EXPECT_EQ(FindMapsEntry(rw.get())->perms, "rw-s");
+  EXPECT_EQ(sysv::PermsAt(ro.get()), "r--s");
+  EXPECT_EQ(sysv::PermsAt(rw.get()), "rw-s");
   EXPECT_EQ(StatOf(seg.id()).shm_nattch, 2u);
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -91,6 +92,12 @@ inline int SlotIndexOf(int id, int stat_cmd = SHM_STAT) {
     if (shmctl(idx, stat_cmd, &ds) == id) return idx;
   }
   return -1;
+}
+
+// The /proc/self/maps permissions ("rw-s") of the mapping at addr; "" if none.
+inline std::string PermsAt(const void* addr) {
+  const auto entry = FindMapsEntry(addr);
+  return entry ? entry->perms : std::string();
 }
 
 // Whether an attachment of this process exists at addr (its /proc/self/maps line).
