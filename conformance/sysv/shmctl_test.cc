@@ -388,7 +388,7 @@ TEST(ShmctlTest, ShmStatNeedsReadPermissionButShmStatAnyDoesNot) {
   ASSERT_GE(index, 0);
   shmid_ds ds{};
   if (shmctl(index, SHM_STAT_ANY, &ds) == -1 && errno == EINVAL)
-    GTEST_SKIP() << "SHM_STAT_ANY is not supported here (Linux < 4.17)";
+    GTEST_SKIP() << "SHM_STAT_ANY is not supported here (Linux < 4.17, or an emulator without it)";
   const int id = seg.id();
   EXPECT_THAT(RunAsUser([index, id] {
                 shmid_ds buf{};
