@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -293,6 +294,46 @@ void SharedLock::Unlock() {
     state_.store(0, std::memory_order_release);
     Futex(&state_, FUTEX_WAKE, 1, nullptr);
   }
+}
+
+bool SharedRwLock::LockShared(Worker& w) {
+  for (;;) {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    if (!(s & (kWriter | kPending))) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acquire)) return true;
+      continue;
+    }
+    if (w.Stopping()) return false;
+    const timespec ts{0, 50'000'000};
+    Futex(&state_, FUTEX_WAIT, s, &ts);
+  }
+}
+
+void SharedRwLock::UnlockShared() {
+  if (((state_.fetch_sub(1, std::memory_order_release) - 1) & ~kPending) == 0)
+    Futex(&state_, FUTEX_WAKE, INT32_MAX, nullptr);
+}
+
+bool SharedRwLock::LockExclusive(Worker& w) {
+  for (;;) {
+    std::uint32_t s = state_.load(std::memory_order_relaxed);
+    if ((s & ~kPending) == 0) {
+      if (state_.compare_exchange_weak(s, kWriter, std::memory_order_acquire)) return true;
+      continue;
+    }
+    if (!(s & kPending)) {
+      state_.fetch_or(kPending, std::memory_order_relaxed);
+      continue;
+    }
+    if (w.Stopping()) return false;
+    const timespec ts{0, 50'000'000};
+    Futex(&state_, FUTEX_WAIT, s, &ts);
+  }
+}
+
+void SharedRwLock::UnlockExclusive() {
+  state_.fetch_and(~kWriter, std::memory_order_release);
+  Futex(&state_, FUTEX_WAKE, INT32_MAX, nullptr);
 }
 
 // ---------------------------------------------------------------- patterns

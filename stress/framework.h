@@ -199,6 +199,20 @@ class SharedLock {
   std::atomic<std::uint32_t> state_{0};
 };
 
+// A process-shared reader-writer lock; a waiting writer holds off new
+// readers. Lock calls return false when the run is stopping.
+class SharedRwLock {
+ public:
+  bool LockShared(Worker& w);
+  void UnlockShared();
+  bool LockExclusive(Worker& w);
+  void UnlockExclusive();
+
+ private:
+  static constexpr std::uint32_t kWriter = 1u << 31, kPending = 1u << 30;
+  std::atomic<std::uint32_t> state_{0};
+};
+
 // Word patterns: word i of a region with tag t. Fill and verify; Verify
 // returns the first mismatching byte offset or -1.
 std::uint64_t PatternWord(std::uint64_t tag, std::size_t word);

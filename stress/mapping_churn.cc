@@ -69,7 +69,7 @@ char* MapNew(Worker& w, size_t pages, bool shared) {
 void Unmap(Worker& w, State& st, size_t idx) {
   Entry e = std::move(st.table[idx]);
   st.table.erase(st.table.begin() + static_cast<long>(idx));
-  const bool skip = w.config().Injecting("skip-unmap") && w.index() == 0 && !st.injected;
+  const bool skip = w.config().Injecting("skip-unmap") && w.index() == 0;
   if (skip) {
     st.injected = true;
   } else {
@@ -104,7 +104,7 @@ void DoOp(Worker& w, State& st, unsigned op) {
       const size_t i = rng.Below(n);
       e.pages[i].tag = Mix64(w.config().seed ^ (std::uint64_t{w.index()} << 40) ^ ++st.fills) | 1;
       FillPattern(e.addr + i * Ps(), Ps(), e.pages[i].tag);
-      if (w.config().Injecting("corrupt-byte") && w.index() == 0 && !st.injected) {
+      if (w.config().Injecting("corrupt-byte") && w.index() == 0) {
         st.injected = true;
         e.addr[i * Ps() + rng.Below(Ps())] ^= 0x20;
       }

@@ -133,7 +133,7 @@ void DoOp(Worker& w, Slot& s, Local& l, unsigned op) {
       s.tag = Mix64(w.config().seed ^ (std::uint64_t{w.index()} << 40) ^ ++l.writes) | 1;
       FillPattern(p, s.size, s.tag);
       s.plen = s.size;
-      if (w.config().Injecting("corrupt-byte") && w.index() == 0 && !l.injected) {
+      if (w.config().Injecting("corrupt-byte") && w.index() == 0) {
         l.injected = true;
         static_cast<unsigned char*>(p)[w.rng().Below(s.size)] ^= 0x40;
       }
@@ -147,7 +147,7 @@ void DoOp(Worker& w, Slot& s, Local& l, unsigned op) {
       break;
     }
     case kUnlink: {
-      const int rv = (w.config().Injecting("skip-unlink") && w.index() == 0 && s.exists && !l.injected)
+      const int rv = (w.config().Injecting("skip-unlink") && w.index() == 0 && s.exists)
                          ? (l.injected = true, 0)
                          : shm_unlink(s.name);
       if (!s.exists) {

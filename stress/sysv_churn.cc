@@ -76,7 +76,7 @@ void VerifyData(Worker& w, const Slot& s, const void* mem, unsigned slot) {
 
 void Detach(Worker& w, Slot& s, Local& l, unsigned slot, key_t key) {
   void* addr = l.att[slot];
-  if (w.config().Injecting("skip-detach") && w.index() == 0 && !l.injected) {
+  if (w.config().Injecting("skip-detach") && w.index() == 0) {
     l.injected = true;  // the model believes in a detach that never happens
   } else {
     w.CheckOk(shmdt(addr), "shmdt(%p) of shmid %d", addr, s.id);
@@ -153,7 +153,7 @@ void DoOp(Worker& w, Pool& pool, Local& l, unsigned op, unsigned slot) {
       if (!mine) break;
       s.tag = Mix64(w.config().seed ^ (std::uint64_t{w.index()} << 40) ^ (std::uint64_t{slot} << 24) ^ ++l.writes) | 1;
       FillPattern(mine, s.size, s.tag);
-      if (w.config().Injecting("corrupt-byte") && w.index() == 0 && !l.injected) {
+      if (w.config().Injecting("corrupt-byte") && w.index() == 0) {
         l.injected = true;
         static_cast<unsigned char*>(mine)[w.rng().Below(s.size)] ^= 0x40;
       }
