@@ -33,6 +33,14 @@ enum Op : unsigned { kCreate, kEnospc, kRemove, kRecover, kEinval, kTmpfsWrite, 
 
 constexpr std::uint64_t kHugeShmall = 1ull << 40;
 
+// Thrown when the budget is spent in the middle of a cycle: the namespace,
+// and whatever the cycle left in it, dies with the worker.
+struct Stop {};
+void Begin(Worker& w, unsigned op) {
+  if (!w.Running()) throw Stop{};
+  w.Begin(op);
+}
+
 // Enters private IPC and mount namespaces with a tmpfs of `pages` on /dev/shm.
 // Returns "" or why not.
 std::string EnterPrivateNamespaces(std::uint64_t pages) {
@@ -55,14 +63,14 @@ void SetLimits(Worker& w, std::uint64_t shmmni, std::uint64_t shmall, std::uint6
 // after exactly `expected` successes. `op` is kCreate or kRecover.
 void FillExpecting(Worker& w, std::vector<int>& ids, std::size_t size, std::uint64_t expected, unsigned op, const char* limit) {
   for (std::uint64_t i = 0; i < expected; ++i) {
-    w.Begin(op);
+    Begin(w, op);
     const int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
     w.CheckOk(id, "%s: shmget #%llu of %llu (%zu bytes, %s)", op == kRecover ? "recovery" : "fill",
               static_cast<unsigned long long>(i + 1), static_cast<unsigned long long>(expected), size, limit);
     ids.push_back(id);
     w.End();
   }
-  w.Begin(kEnospc);
+  Begin(w, kEnospc);
   w.CheckErrno(shmget(IPC_PRIVATE, size, IPC_CREAT | 0600), ENOSPC, "shmget #%llu (%zu bytes) past %s",
                static_cast<unsigned long long>(expected + 1), size, limit);
   w.End();
@@ -71,7 +79,7 @@ void FillExpecting(Worker& w, std::vector<int>& ids, std::size_t size, std::uint
 void RemoveAll(Worker& w, std::vector<int>& ids) {
   const bool skip = w.config().Injecting("skip-remove") && w.index() == 0 && !ids.empty();
   for (std::size_t i = skip ? 1 : 0; i < ids.size(); ++i) {
-    w.Begin(kRemove);
+    Begin(w, kRemove);
     w.CheckOk(shmctl(ids[i], IPC_RMID, nullptr), "shmctl(shmid %d, IPC_RMID)", ids[i]);
     w.End();
   }
@@ -107,7 +115,7 @@ void SysvCycle(Worker& w, bool by_shmall) {
 void ShmmaxCycle(Worker& w) {
   const std::uint64_t shmmax = w.rng().Between(1, 64 * PageSize());
   SetLimits(w, 4096, kHugeShmall, shmmax);
-  w.Begin(kEinval);
+  Begin(w, kEinval);
   w.CheckErrno(shmget(IPC_PRIVATE, shmmax + 1, IPC_CREAT | 0600), EINVAL, "shmget(%llu bytes) with shmmax=%llu",
                static_cast<unsigned long long>(shmmax + 1), static_cast<unsigned long long>(shmmax));
   w.CheckErrno(shmget(IPC_PRIVATE, 0, IPC_CREAT | 0600), EINVAL, "shmget(IPC_PRIVATE, 0 bytes) below SHMMIN");
@@ -129,13 +137,13 @@ void TmpfsCycle(Worker& w) {
   w.CheckOk(m == MAP_FAILED ? -1 : 0, "mmap(%s)", name);
   char* p = static_cast<char*>(m);
   for (std::uint64_t i = 0; i < pages; ++i) {
-    w.Begin(kTmpfsWrite);
+    Begin(w, kTmpfsWrite);
     const Fault f = ProbeWrite(p + i * ps, 1);
     if (f.signal) w.Fail("writing page %llu of a %llu-page tmpfs gave %s, expected no fault", static_cast<unsigned long long>(i),
                          static_cast<unsigned long long>(pages), DescribeFault(f).c_str());
     w.End();
   }
-  w.Begin(kSigbus);
+  Begin(w, kSigbus);
   char* last = p + pages * ps;
   const Fault f = ProbeWrite(last, 1);
   if (f.signal != SIGBUS || f.si_code != BUS_ADRERR || f.address != reinterpret_cast<std::uintptr_t>(last))
@@ -143,7 +151,7 @@ void TmpfsCycle(Worker& w) {
            static_cast<unsigned long long>(pages), static_cast<unsigned long long>(pages), static_cast<void*>(last),
            DescribeFault(f).c_str());
   w.End();
-  w.Begin(kWriteEnospc);
+  Begin(w, kWriteEnospc);
   const char* other = "/exhaustion2";
   const int fd2 = static_cast<int>(w.CheckOk(shm_open(other, O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open(%s)", other));
   std::vector<char> page(ps, 'x');
@@ -154,7 +162,7 @@ void TmpfsCycle(Worker& w) {
   close(fd);
   w.CheckOk(shm_unlink(name), "shm_unlink(%s)", name);
   for (std::uint64_t i = 0; i < pages; ++i) {
-    w.Begin(kRecover);
+    Begin(w, kRecover);
     if (write(fd2, page.data(), ps) != static_cast<ssize_t>(ps))
       w.Fail("recovery: write() of page %llu of %llu to the emptied tmpfs failed (%s)", static_cast<unsigned long long>(i),
              static_cast<unsigned long long>(pages), ErrnoName(errno).c_str());
@@ -167,13 +175,16 @@ void TmpfsCycle(Worker& w) {
 void Work(Worker& w) {
   const std::string why = EnterPrivateNamespaces(w.config().Value("shm-pages"));
   if (!why.empty()) w.Fail("%s", why.c_str());
-  while (w.Running()) {
-    switch (w.rng().Below(4)) {
-      case 0: SysvCycle(w, false); break;
-      case 1: SysvCycle(w, true); break;
-      case 2: ShmmaxCycle(w); break;
-      case 3: TmpfsCycle(w); break;
+  try {
+    while (w.Running()) {
+      switch (w.rng().Below(4)) {
+        case 0: SysvCycle(w, false); break;
+        case 1: SysvCycle(w, true); break;
+        case 2: ShmmaxCycle(w); break;
+        case 3: TmpfsCycle(w); break;
+      }
     }
+  } catch (const Stop&) {
   }
 }
 

@@ -240,9 +240,7 @@ void Work(Worker& w) {
     if (!l.att[slot]) continue;
     Slot& s = pool.slot[slot];
     if (!s.lock.Lock(w)) return;
-    w.Begin(kDetach);
-    Detach(w, s, l, slot, w.run().KeyFor(slot));
-    w.End();
+    Detach(w, s, l, slot, w.run().KeyFor(slot));  // cleanup: checked, not counted
     s.lock.Unlock();
   }
 }
