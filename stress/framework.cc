@@ -64,6 +64,14 @@ std::uint64_t MonotonicNs() {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
+std::string CheckMemory(std::uint64_t bytes, const std::string& what) {
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || size <= 0) return "";
+  const std::uint64_t half = static_cast<std::uint64_t>(pages) / 2 * static_cast<std::uint64_t>(size);
+  if (bytes > half) return what + " (" + std::to_string(bytes) + " bytes) exceeds half the physical memory";
+  return "";
+}
+
 // ---------------------------------------------------------------- shared state
 
 namespace {

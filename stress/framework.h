@@ -186,6 +186,10 @@ class Worker {
 
 std::uint64_t MonotonicNs();
 
+// "" when `bytes` (described by `what`, e.g. "--segments x --size") fits in
+// half the physical memory, else the error line for invalid options.
+std::string CheckMemory(std::uint64_t bytes, const std::string& what);
+
 // A process-shared lock in shared memory (futex based; never spins forever:
 // a waiter gives up when the run is stopping).
 class SharedLock {

@@ -212,6 +212,10 @@ int main(int argc, char** argv) {
   def.injections = {"corrupt-byte", "skip-unmap"};
   def.options = {{"mappings", 8, 1, 256, "mappings per worker"},
                  {"pages", 16, 1, 4096, "largest mapping in pages"}};
+  def.validate = [](const Config& c) -> std::string {
+    const std::uint64_t bytes = c.Value("mappings") * c.Value("pages") * shmconform::PageSize() * c.workers;
+    return CheckMemory(bytes, "--mappings x --pages x --workers");
+  };
   def.work = Work;
   return StressMain(argc, argv, def);
 }

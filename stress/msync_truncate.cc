@@ -7,7 +7,10 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <cstdlib>
 
 #include <csignal>
 #include <cstdint>
@@ -197,6 +200,16 @@ int main(int argc, char** argv) {
   def.op_names = {"write", "verify", "msync", "pwrite", "truncate"};
   def.injections = {"corrupt-byte", "skip-truncate"};
   def.options = {{"pages", 64, 1, 1u << 18, "largest file size in pages"}};
+  def.validate = [](const Config& c) -> std::string {
+    const char* tmp = std::getenv("SHMCONFORM_TMPDIR");
+    if (!tmp || !*tmp) tmp = std::getenv("TMPDIR");
+    if (!tmp || !*tmp) tmp = "/tmp";
+    struct statvfs vfs;
+    const std::uint64_t bytes = c.Value("pages") * shmconform::PageSize();
+    if (statvfs(tmp, &vfs) == 0 && bytes > static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize)
+      return "--pages=" + std::to_string(c.Value("pages")) + " exceeds the free space of " + tmp;
+    return "";
+  };
   def.setup = Setup;
   def.work = Work;
   def.finish = Finish;

@@ -256,6 +256,14 @@ int main(int argc, char** argv) {
   def.injections = {"corrupt-byte", "lose-record"};
   def.options = {{"record", 64, 1, 65536, "payload bytes per record"},
                  {"cells", 1024, 2, 1u << 20, "records the ring holds"}};
+  def.validate = [](const Config& c) -> std::string {
+    const std::uint64_t cell = (sizeof(Cell) + c.Value("record") + 63) / 64 * 64;
+    const std::uint64_t bytes = sizeof(Ring) + c.Value("cells") * cell;
+    const auto shmmax = shmconform::ReadProcNumber("/proc/sys/kernel/shmmax");
+    if (shmmax && bytes > *shmmax)
+      return "--cells x --record (" + std::to_string(bytes) + " bytes) exceeds kernel.shmmax (" + std::to_string(*shmmax) + ")";
+    return CheckMemory(bytes, "--cells x --record");
+  };
   def.setup = Setup;
   def.work = Work;
   def.finish = Finish;

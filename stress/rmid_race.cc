@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
   def.validate = [](const Config& c) -> std::string {
     const auto shmmax = shmconform::ReadProcNumber("/proc/sys/kernel/shmmax");
     if (shmmax && c.Value("size") > *shmmax) return "--size exceeds kernel.shmmax (" + std::to_string(*shmmax) + ")";
-    return "";
+    return CheckMemory(c.Value("size") * c.Value("segments"), "--segments x --size");
   };
   def.work = Work;
   def.finish = Finish;

@@ -276,7 +276,7 @@ std::string Validate(const Config& c) {
   const auto shmmax = ReadProcNumber("/proc/sys/kernel/shmmax");
   if (shmmax && c.Value("size") > *shmmax)
     return "--size=" + std::to_string(c.Value("size")) + " exceeds kernel.shmmax (" + std::to_string(*shmmax) + ")";
-  return "";
+  return CheckMemory(c.Value("size") * c.Value("segments"), "--segments x --size");
 }
 
 }  // namespace

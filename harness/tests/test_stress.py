@@ -116,11 +116,16 @@ def test_out_of_range_size_exits_2(scenario, option):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 
-def test_size_above_system_limit_exits_2():
-    # /dev/shm is far smaller than 1024 objects of 1 GiB on any test machine.
-    proc = run("posix-churn", "--size=1g", "--objects=1024", "--duration=1")
+@pytest.mark.parametrize("scenario,args,why", [
+    # /dev/shm and memory are far smaller than a TiB on any test machine.
+    ("posix-churn", ["--size=1g", "--objects=1024"], "exceeds the free space of /dev/shm"),
+    ("sysv-churn", ["--size=1g", "--segments=256"], "exceeds half the physical memory"),
+    ("ring-integrity", ["--cells=1048576", "--record=65536"], "exceeds half the physical memory"),
+])
+def test_size_above_system_limit_exits_2(scenario, args, why):
+    proc = run(scenario, *args, "--duration=1")
     assert proc.returncode == 2
-    assert "exceeds the free space of /dev/shm" in proc.stderr
+    assert why in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_exhaustion_skips_with_reason_without_namespaces():
