@@ -12,6 +12,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "framework.h"
@@ -35,6 +36,7 @@ struct Slot {
 struct Pool {
   unsigned slots;
   Slot* slot;
+  bool fork_ok;  // MADV_DONTFORK keeps attachments out of children here
 };
 
 struct Local {
@@ -230,6 +232,7 @@ void Work(Worker& w) {
     if (!s.lock.Lock(w)) break;
     // Data operations need an attachment: without one they attach instead,
     // so every counted operation does (and verifies) something.
+    if (op == kFork && !pool.fork_ok) op = kVerify;
     if (!l.att[slot] && (op == kWrite || op == kVerify || op == kFork)) op = kAttach;
     w.Begin(op);
     DoOp(w, pool, l, op, slot);
@@ -245,8 +248,33 @@ void Work(Worker& w) {
   }
 }
 
+// Whether a child forked after MADV_DONTFORK really lacks the attachment (it
+// does on Linux; qemu-user ignores the advice). The fork operation needs it.
+bool DontforkHonoured() {
+  const int id = shmget(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600);
+  if (id < 0) return false;
+  void* mem = shmat(id, nullptr, 0);
+  shmctl(id, IPC_RMID, nullptr);
+  if (mem == reinterpret_cast<void*>(-1)) return false;
+  bool ok = false;
+  if (madvise(mem, PageSize(), MADV_DONTFORK) == 0) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      shmid_ds ds{};
+      _exit(shmctl(id, IPC_STAT, &ds) == 0 && ds.shm_nattch == 1 ? 0 : 1);
+    }
+    int status = 0;
+    ok = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  }
+  shmdt(mem);
+  return ok;
+}
+
 void Setup(Run& run) {
   auto* pool = run.SharedArray<Pool>(1);
+  pool->fork_ok = DontforkHonoured();
+  if (!pool->fork_ok)
+    std::fprintf(stderr, "stress-sysv-churn: note: MADV_DONTFORK is not honoured here (qemu-user?); no fork operations\n");
   pool->slots = static_cast<unsigned>(run.config().Value("segments"));
   pool->slot = run.SharedArray<Slot>(pool->slots);
   for (unsigned i = 0; i < pool->slots; ++i) pool->slot[i].id = -1;
