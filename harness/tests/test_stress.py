@@ -209,7 +209,14 @@ class Running:
         self.janitor = int(self.startup.group(5))
 
     def workers(self) -> list[int]:
-        return sorted(descendants(self.proc.pid) - {self.janitor} - descendants(self.janitor))
+        """The worker processes: the main process's children but the janitor."""
+        kids = set()
+        try:
+            for task in os.listdir(f"/proc/{self.proc.pid}/task"):
+                kids |= set(map(int, pathlib.Path(f"/proc/{self.proc.pid}/task/{task}/children").read_text().split()))
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        return sorted(kids - {self.janitor})
 
 
 # Scenarios whose objects live on the host (exhaustion's live in namespaces
