@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,8 +36,16 @@ def run_stress_ng(stressor: str, workers: int, duration: float, workdir: pathlib
     out = workdir / f"{stressor}.yaml"
     cmd = ["stress-ng", f"--{stressor}", str(workers), "--timeout", f"{duration:g}s", "--metrics", "--yaml", str(out),
            "--temp-path", str(workdir)]
-    subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-                   timeout=duration * 3 + 60)
+    # Its own session, so a stressor that overstays (mmapfork's children can)
+    # is killed as a group.
+    proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        proc.wait(timeout=duration * 10 + 120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise RuntimeError(f"stress-ng --{stressor} overran its {duration:g} s timeout; killed")
     doc = yaml.safe_load(out.read_text())
     for entry in doc.get("metrics", []):
         if entry.get("stressor") == stressor:
@@ -77,8 +86,13 @@ def main() -> int:
         for stressor, scenario, unit in PAIRS:
             if args.only and stressor not in args.only:
                 continue
-            theirs = run_stress_ng(stressor, args.workers, args.duration, pathlib.Path(tmp))
-            ours = run_ours(args.build, scenario, args.workers, args.duration, args.seed)
+            try:
+                theirs = run_stress_ng(stressor, args.workers, args.duration, pathlib.Path(tmp))
+                ours = run_ours(args.build, scenario, args.workers, args.duration, args.seed)
+            except (RuntimeError, OSError, ValueError, KeyError) as err:
+                print(f"{stressor:<10} {'-':>12}   {scenario:<16} {'-':>15}   error: {err}", flush=True)
+                rows.append({"stress_ng": stressor, "scenario": scenario, "error": str(err)})
+                continue
             ratio = ours["ops_per_s"] / theirs if theirs > 0 else None
             rows.append({"stress_ng": stressor, "bogo_ops_per_s": theirs, "scenario": scenario,
                          "verified_ops_per_s": ours["ops_per_s"], "ratio": ratio, "our_op": unit})
