@@ -864,6 +864,9 @@ int StressMain(int argc, char** argv, const ScenarioDef& def) {
       break;
     }
     if (pid == 0) {
+      // Recorded by the worker itself before it creates anything, so the
+      // cleanup knows its objects even if the parent dies right after fork.
+      shared->worker_pids[i] = getpid();
       prctl(PR_SET_PDEATHSIG, SIGKILL);
       if (getppid() != shared->parent_pid) _exit(kExitViolation);
       ResetWorkerSignals();
