@@ -242,7 +242,11 @@ void Work(Worker& w) {
   for (unsigned slot = 0; slot < pool.slots; ++slot) {
     if (!l.att[slot]) continue;
     Slot& s = pool.slot[slot];
-    if (!s.lock.Lock(w)) return;
+    // Wait for the lock even when stopping: leaving with the attachment would
+    // detach it behind the model's back while another worker checks
+    // shm_nattch under this lock. (A holder that died is the parent's to
+    // kill us for; a live one finishes its operation.)
+    s.lock.Lock();
     Detach(w, s, l, slot, w.run().KeyFor(slot));  // cleanup: checked, not counted
     s.lock.Unlock();
   }
