@@ -150,15 +150,19 @@ SysResult<std::string> RunScratchDir() {
   if (!base || !*base) base = std::getenv("TMPDIR");
   if (!base || !*base) base = "/tmp";
   std::string path = std::string(base) + "/shmconform." + RunId();
-  if (mkdir(path.c_str(), 0700) != 0 && errno != EEXIST)
-    return SysResult<std::string>::Error(errno, "mkdir(" + path + ")");
-  // The scratch directory goes when the process that made it exits; children
-  // (forked or exec'ed) inherit the path but not the duty.
-  static const pid_t owner = getpid();
-  static const std::string to_remove = path;
-  std::atexit([] {
-    if (getpid() == owner) rmdir(to_remove.c_str());
-  });
+  const bool made_here = mkdir(path.c_str(), 0700) == 0;
+  if (!made_here && errno != EEXIST) return SysResult<std::string>::Error(errno, "mkdir(" + path + ")");
+  // The scratch directory goes when the process that made it exits. Forked
+  // children inherit the path but not the duty, and an exec'ed scenario that
+  // found it already there (the harness sets one run id for every process)
+  // must leave it to its maker, which may still be using it.
+  if (made_here) {
+    static const pid_t owner = getpid();
+    static const std::string to_remove = path;
+    std::atexit([] {
+      if (getpid() == owner) rmdir(to_remove.c_str());
+    });
+  }
   dir = path;
   return SysResult<std::string>::Ok(dir);
 }

@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "shmconform/exec_scenario.h"
+#include "shmconform/owners.h"
+#include "shmconform/unique_names.h"
 
 namespace shmconform {
 namespace {
@@ -65,6 +67,33 @@ TEST(ExecScenarioTest, CloseOnExecFdsAreClosedUnlessKept) {
   EXPECT_EQ(fcntl(fds[0], F_GETFD), FD_CLOEXEC);  // the parent's flag is untouched
   close(fds[0]);
   close(fds[1]);
+}
+
+}  // namespace
+}  // namespace shmconform
+
+namespace shmconform {
+namespace {
+
+SHMCONFORM_SCENARIO(UseScratchDir) {
+  auto dir = RunScratchDir();
+  return dir.ok() && dir.value() == args.at(0) ? 0 : 1;
+}
+
+// The harness gives every process of a run one run id, so an exec'ed
+// scenario finds the test's scratch directory already there: it must not
+// remove it on exit while the test still uses it.
+TEST(ExecScenarioTest, ExecedScenarioLeavesTheSharedScratchDirectory) {
+  auto dir = RunScratchDir();
+  ASSERT_TRUE(dir.ok()) << dir.Describe();
+  const std::string path = dir.value();
+  ASSERT_EQ(setenv("SHMCONFORM_RUN_ID", RunId().c_str(), 1), 0);
+  ASSERT_EXEC_SCENARIO(r, "UseScratchDir", {path});
+  unsetenv("SHMCONFORM_RUN_ID");
+  EXPECT_THAT(r.outcome, ExitedWithCode(0));
+  EXPECT_EQ(access(path.c_str(), F_OK), 0) << path << " was removed by the exec'ed scenario";
+  auto file = TempFile::Create(1);
+  EXPECT_TRUE(file.ok()) << file.Describe();
 }
 
 }  // namespace
