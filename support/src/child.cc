@@ -142,38 +142,12 @@ ChildOutcome WaitForChild(pid_t pid, int report_fd) {
   return outcome;
 }
 
-ChildOutcome RunInChild(const std::function<void()>& body) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    ChildOutcome failed;
-    failed.exit_code = -1;
-    failed.check_failure = "pipe2 failed: " + DescribeErrno(errno);
-    return failed;
-  }
-  // Buffered output would otherwise be written twice, once by each process.
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid < 0) {
-    close(fds[0]);
-    close(fds[1]);
-    ChildOutcome failed;
-    failed.exit_code = -1;
-    failed.check_failure = "fork failed: " + DescribeErrno(errno);
-    return failed;
-  }
-  if (pid == 0) {
-    close(fds[0]);
-    InstallChildRecorder(fds[1]);
-    body();
-    _exit(0);
-  }
-  close(fds[1]);
-  return WaitForChild(pid, fds[0]);
-}
+ChildOutcome RunInChild(const std::function<void()>& body) { return AsyncChild::Start(body).Wait(); }
 
 AsyncChild AsyncChild::Start(const std::function<void()>& body) {
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return AsyncChild(-1, -1);
+  if (pipe2(fds, O_CLOEXEC) != 0) return AsyncChild(-1, -1, "pipe2 failed: " + DescribeErrno(errno));
+  // Buffered output would otherwise be written twice, once by each process.
   std::fflush(nullptr);
   const pid_t pid = fork();
   if (pid == 0) {
@@ -182,16 +156,19 @@ AsyncChild AsyncChild::Start(const std::function<void()>& body) {
     body();
     _exit(0);
   }
+  const int fork_errno = errno;
   close(fds[1]);
   if (pid < 0) {
     close(fds[0]);
-    return AsyncChild(-1, -1);
+    return AsyncChild(-1, -1, "fork failed: " + DescribeErrno(fork_errno));
   }
   return AsyncChild(pid, fds[0]);
 }
 
 AsyncChild::AsyncChild(AsyncChild&& other) noexcept
-    : pid_(std::exchange(other.pid_, -1)), report_fd_(std::exchange(other.report_fd_, -1)) {}
+    : pid_(std::exchange(other.pid_, -1)),
+      report_fd_(std::exchange(other.report_fd_, -1)),
+      start_error_(std::move(other.start_error_)) {}
 
 AsyncChild::~AsyncChild() {
   if (pid_ > 0) {
@@ -204,7 +181,7 @@ ChildOutcome AsyncChild::Wait() {
   if (pid_ <= 0) {
     ChildOutcome failed;
     failed.exit_code = -1;
-    failed.check_failure = "the child was never started (fork failed)";
+    failed.check_failure = "the child was never started: " + start_error_;
     return failed;
   }
   const ChildOutcome outcome = WaitForChild(std::exchange(pid_, -1), std::exchange(report_fd_, -1));

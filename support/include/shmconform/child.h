@@ -51,9 +51,11 @@ class AsyncChild {
   ChildOutcome Wait();
 
  private:
-  AsyncChild(pid_t pid, int report_fd) : pid_(pid), report_fd_(report_fd) {}
+  AsyncChild(pid_t pid, int report_fd, std::string start_error = {})
+      : pid_(pid), report_fd_(report_fd), start_error_(std::move(start_error)) {}
   pid_t pid_ = -1;
   int report_fd_ = -1;
+  std::string start_error_;  // why the child never started, if it did not
 };
 
 // A one-shot event between processes (a pipe): made before fork, Notify()
