@@ -256,7 +256,11 @@ def test_sigterm_stops_cleans_up_and_reports(scenario):
             r.proc.kill()
     assert r.proc.returncode == 128 + signal.SIGTERM, err
     result = json.loads(out)
-    assert result["interrupted"] == "SIGTERM" and result["violations"] == [] and result["ops"] > 0
+    assert result["interrupted"] == "SIGTERM" and result["violations"] == []
+    # How many operations finished before the signal depends on the machine's
+    # load (a fork can take 40 ms here when busy), so not ops > 0: the report
+    # must count what was done, consistently.
+    assert sum(lat["count"] for lat in result["latency_ns"].values()) == result["ops"]
     assert our_objects(r.startup) == []
     assert [p for p in tree if alive(p)] == []
 
