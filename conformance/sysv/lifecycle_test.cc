@@ -22,6 +22,7 @@
 namespace shmconform {
 namespace {
 
+using sysv::ChildCountProcShmLines;
 using sysv::StatOf;
 
 void* const kFailed = reinterpret_cast<void*>(-1);
@@ -255,14 +256,7 @@ TEST(LifecycleTest, SuiteRunLeavesNoSegmentBehind) {
     CHILD_CHECK(waitpid(pid, &status, 0) == pid);
     if (WIFEXITED(status) && WEXITSTATUS(status) == kCannotExec) _exit(kCannotExec);
     CHILD_CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 127);
-    char buf[4096];
-    const int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
-    CHILD_CHECK(fd >= 0);
-    size_t lines = 0;
-    for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-      for (ssize_t i = 0; i < n; ++i) lines += buf[i] == '\n';
-    close(fd);
-    CHILD_CHECK(lines == 1);  // the column headings only
+    CHILD_CHECK(ChildCountProcShmLines() == 1);  // the column headings only
   });
   if (outcome.exited() && outcome.exit_code == kCannotExec)
     GTEST_SKIP() << "cannot re-exec the test binary here (ENOEXEC: no binfmt for this architecture)";

@@ -23,6 +23,7 @@ namespace {
 using sysv::Between;
 using sysv::Caller;
 using sysv::ChildDropPrivileges;
+using sysv::ChildCountProcShmLines;
 using sysv::ChildReadNumber;
 using sysv::GiveToCaller;
 using sysv::KernelSeconds;
@@ -337,14 +338,7 @@ TEST(ShmctlTest, ShmInfoCountsSegmentsAndTheirPages) {
                 CHILD_CHECK(info.shm_tot == 5);
                 CHILD_CHECK(info.shm_rss + info.shm_swp == 2);
                 // /proc/sysvipc/shm of the namespace agrees: headings + 2 rows.
-                char buf[4096];
-                const int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
-                CHILD_CHECK(fd >= 0);
-                size_t lines = 0;
-                for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
-                  for (ssize_t i = 0; i < n; ++i) lines += buf[i] == '\n';
-                close(fd);
-                CHILD_CHECK(lines == 1 + static_cast<size_t>(info.used_ids));
+                CHILD_CHECK(ChildCountProcShmLines() == 1 + static_cast<long>(info.used_ids));
               }),
               ExitedWithCode(0));
 }

@@ -81,6 +81,19 @@ inline bool ChildReadNumber(const char* path, unsigned long long* out) {
   return i > 0;
 }
 
+// The number of lines of /proc/sysvipc/shm (headings included), with
+// open/read only, so a forked child may use it; -1 if it cannot be read.
+inline long ChildCountProcShmLines() {
+  const int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  char buf[4096];
+  long lines = 0;
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    for (ssize_t i = 0; i < n; ++i) lines += buf[i] == '\n';
+  close(fd);
+  return lines;
+}
+
 // The slot index of segment `id` in the kernel's table (for SHM_STAT), found
 // by asking SHM_STAT for every slot up to the highest in use; -1 if absent.
 // Other processes' segments may come and go meanwhile: only ours matters.
