@@ -254,16 +254,7 @@ def cmd_list(args) -> int:
     return 0
 
 
-TARGET_HELP = [
-    "local                      this machine's kernel",
-    "ns                         fresh IPC+PID+mount namespaces (unshare; +user when not root)",
-    "bwrap                      bubblewrap sandbox (ipc, pid)",
-    "wrap:\"PREFIX\"              every binary run as PREFIX BINARY (runsc do, firejail, docker exec NAME, ...)",
-    "uml[:KERNEL]               user-mode-linux, /usr/bin/linux.uml or KERNEL, host root via hostfs",
-    "qemu:KERNEL|PACKAGE        qemu-system-x86_64 booting a vmlinuz file or a Debian linux-image package",
-    "qemu-user:ARCH             aarch64, armhf, riscv64 static cross builds under qemu-user",
-    "ssh:USER@HOST[:PORT]       a remote Linux host (static binaries copied, run, fetched, removed)",
-]
+TARGET_HELP = targets.spec.help_lines()
 
 
 def build_parser() -> argparse.ArgumentParser:

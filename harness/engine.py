@@ -221,13 +221,13 @@ class TargetRunner:
             self.run.environment.update(parse_env(env))
         vm = self.target.kind in ("uml", "qemu")
         died = vm and not (res / "round.done").exists() and not out.timed_out and not self.ctx.stop.is_set()
-        if vm and (died or targets.PANIC_RE.search(out.console or "") or any(res.glob("*.tainted"))):
+        if vm and (died or targets.incidents.PANIC_RE.search(out.console or "") or any(res.glob("*.tainted"))):
             tail = "\n".join((out.console or "").splitlines()[-60:])
             self.run.console_tail = (self.run.console_tail + "\n" if self.run.console_tail else "") + \
                 f"--- round {self.rounds} console tail ---\n{tail}"
             if died:
                 self._incident(f"round {self.rounds}: the kernel stopped before the round finished")
-            elif targets.PANIC_RE.search(out.console or ""):
+            elif targets.incidents.PANIC_RE.search(out.console or ""):
                 self._incident(f"round {self.rounds}: the console shows a kernel panic/oops/warning")
         if not vm and not (res / "round.done").exists() and not out.timed_out and not self.ctx.stop.is_set():
             if self.rounds == 1 and not env:

@@ -96,12 +96,12 @@ def test_source_requirements_reads_the_real_tests_and_parameterised_lookup():
 
 
 @pytest.mark.parametrize("spec,cls", [
-    ("local", targets.LocalTarget), ("ns", targets.NamespaceTarget), ("bwrap", targets.BwrapTarget),
-    ('wrap:"firejail --quiet"', targets.WrapTarget), ("uml", targets.UmlTarget),
-    ("uml:/opt/linux", targets.UmlTarget), ("qemu:/boot/vmlinuz-6.1", targets.QemuTarget),
-    ("qemu:linux-image-cloud-amd64", targets.QemuTarget), ("qemu-user:armhf", targets.QemuUserTarget),
-    ("qemu-user:aarch64", targets.QemuUserTarget), ("ssh:root@127.0.0.1:2222", targets.SshTarget),
-    ("ssh:host", targets.SshTarget),
+    ("local", targets.local.LocalTarget), ("ns", targets.local.NamespaceTarget),
+    ("bwrap", targets.local.BwrapTarget), ('wrap:"firejail --quiet"', targets.local.WrapTarget),
+    ("uml", targets.uml.UmlTarget), ("uml:/opt/linux", targets.uml.UmlTarget),
+    ("qemu:/boot/vmlinuz-6.1", targets.qemu.QemuTarget), ("qemu:linux-image-cloud-amd64", targets.qemu.QemuTarget),
+    ("qemu-user:armhf", targets.qemu_user.QemuUserTarget), ("qemu-user:aarch64", targets.qemu_user.QemuUserTarget),
+    ("ssh:root@127.0.0.1:2222", targets.ssh.SshTarget), ("ssh:host", targets.ssh.SshTarget),
 ])
 def test_target_specs_parse(spec, cls):
     t = targets.parse(spec)
@@ -131,10 +131,10 @@ def test_unframe_and_unlive_recover_files(tmp_path):
     stream = (b"boot noise\r\n@@SHMCONFORM-FILE a.json\r\n" + base64.encodebytes(payload).replace(b"\n", b"\r\n")
               + b"@@SHMCONFORM-END a.json\r\n@@SHMCONFORM-FILE ../evil\nAAAA\n@@SHMCONFORM-END ../evil\n"
               + b"@@SHMCONFORM-FILE cut.out\nAAAA\n")
-    targets._unframe(stream, tmp_path)
+    targets.serial.unframe(stream, tmp_path)
     assert (tmp_path / "a.json").read_bytes() == payload
     assert not (tmp_path / "cut.out").exists() and not (tmp_path.parent / "evil").exists()
-    targets._unlive(b"@@SHMCONFORM-LIVE r1-x\n[ RUN      ] A.B\r\n", tmp_path)
+    targets.serial.unlive(b"@@SHMCONFORM-LIVE r1-x\n[ RUN      ] A.B\r\n", tmp_path)
     assert (tmp_path / "r1-x.out").read_bytes() == b"[ RUN      ] A.B\n"
 
 

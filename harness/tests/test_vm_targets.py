@@ -151,11 +151,14 @@ def test_ssh_copies_runs_fetches_and_cleans_up(loopback_sshd, static_build, tmp_
     port, key = loopback_sshd
     ctx = ctx_for(tmp_path, static_build, ssh_options=[*SSH_OPTS, f"i={key}"])
     target = targets.parse(f"ssh:root@127.0.0.1:{port}")
+    removed = []
+    teardown = target.teardown
+    target.teardown = lambda: (removed.append(target.remote), teardown())
     run = engine.run_target(target, ctx, engine.Plan(gtest_filter=SUBSET))
     assert_subset_passed(run, "x86_64")
     assert run.environment["virtualization"] == "remote host"
-    assert target.remote_used.startswith("/tmp/shmconform.")
-    assert not pathlib.Path(target.remote_used).exists(), "remote directory left behind"
+    assert removed and removed[0].startswith("/tmp/shmconform.")
+    assert not pathlib.Path(removed[0]).exists(), "remote directory left behind"
 
 
 @pytest.mark.slow
