@@ -14,6 +14,8 @@ import threading
 
 from harness import builds
 from harness.script import Invocation
+from harness.targets import incidents
+from harness.targets.incidents import Incident
 
 
 class TargetError(Exception):
@@ -65,8 +67,27 @@ class Target:
     def run_round(self, invocations: list[Invocation], round_dir: pathlib.Path, timeout: float) -> RoundOutcome:
         raise NotImplementedError
 
+    def incidents(self, outcome: RoundOutcome, invocations: list[Invocation]) -> list[Incident]:
+        """What went wrong with the kernel in that round: here, taint changes the
+        round script saw (any target reads /proc/sys/kernel/tainted)."""
+        return incidents.from_round_files(outcome.results, [i.id for i in invocations])
+
     def teardown(self) -> None:
         pass
 
     def describe(self) -> dict:
         return {"virtualization": self.virtualization}
+
+
+class KernelTarget(Target):
+    """A target that boots a kernel of its own (UML, QEMU): its console is the
+    kernel's, and the kernel can die under the round script."""
+
+    def incidents(self, outcome, invocations):
+        found = super().incidents(outcome, invocations)
+        found += incidents.from_console(outcome.console or "")
+        if (not (outcome.results / "round.done").exists() and not outcome.timed_out
+                and not self.ctx.stop.is_set()):
+            tail = "\n".join((outcome.console or "").splitlines()[-incidents.LOG_LINES:])
+            found.append(Incident("died", "the kernel stopped before the round finished", kernel_log=tail))
+        return found

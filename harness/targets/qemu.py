@@ -11,7 +11,7 @@ import threading
 
 from harness import kernels, script
 from harness.targets import serial
-from harness.targets.base import RoundOutcome, Target, TargetError
+from harness.targets.base import KernelTarget, RoundOutcome, TargetError
 from harness.targets.probe import probe_binary
 from harness.targets.processes import supervise
 from harness.targets.spec import family
@@ -20,7 +20,7 @@ from harness.targets.spec import family
 @family("qemu", "qemu:KERNEL|PACKAGE",
          "qemu-system-x86_64 booting a vmlinuz file or a Debian linux-image package",
          takes_arg=True, order=60)
-class QemuTarget(Target):
+class QemuTarget(KernelTarget):
     kind = "qemu"
     preset = "static"
     _accel_lock = threading.Lock()

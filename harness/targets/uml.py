@@ -8,7 +8,7 @@ import shlex
 import subprocess
 
 from harness import script
-from harness.targets.base import RoundOutcome, Target, TargetError
+from harness.targets.base import KernelTarget, RoundOutcome, TargetError
 from harness.targets.probe import probe_binary
 from harness.targets.processes import supervise
 from harness.targets.spec import family
@@ -17,7 +17,7 @@ from harness.targets.spec import family
 @family("uml", "uml[:KERNEL]",
          "user-mode-linux, /usr/bin/linux.uml or KERNEL, host root via hostfs",
          takes_arg=True, order=50)
-class UmlTarget(Target):
+class UmlTarget(KernelTarget):
     kind = "uml"
     virtualization = "user-mode-linux"
 
