@@ -115,6 +115,7 @@ run() {  # run ID PER_TEST TOTAL SPLIT_STDERR ARGV...
   fi
   kill -9 -$pid 2>/dev/null
   kill -9 $wd 2>/dev/null; wait $wd 2>/dev/null
+  rm -f "$R/$id.pid"  # only running invocations keep one: a dying harness's reaper kills those
   pid=
   echo "$rc" > "$R/$id.rc"
   leftovers "$id"

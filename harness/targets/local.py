@@ -20,6 +20,9 @@ class HostTarget(Target):
     launcher: list[str] = []
     prefix = ""
     prologue = ""
+    # The launcher gives the round script a PID namespace of its own: the pids it
+    # records mean nothing here, and its end ends everything in it anyway.
+    own_pid_namespace = False
 
     def run_round(self, invocations, round_dir, timeout):
         results = round_dir / "results"
@@ -30,8 +33,10 @@ class HostTarget(Target):
         path.write_text(text)
         with open(round_dir / "launcher.log", "wb") as log:
             rc, timed_out = supervise([*self.launcher_for(round_dir), "/bin/sh", str(path)], timeout=timeout,
-                                      stop=self.ctx.stop, stdout=log, stderr=subprocess.STDOUT)
-        sweep_recorded_groups(results)
+                                      stop=self.ctx.stop, stdout=log, stderr=subprocess.STDOUT,
+                                      pid_dir=None if self.own_pid_namespace else results)
+        if not self.own_pid_namespace:
+            sweep_recorded_groups(results)
         launcher_log = (round_dir / "launcher.log").read_text(errors="replace")
         return RoundOutcome(results, launcher_log, timed_out, rc)
 
@@ -56,6 +61,7 @@ class LocalTarget(HostTarget):
 class NamespaceTarget(HostTarget):
     kind = "namespace"
     virtualization = "namespace (ipc, pid, mount)"
+    own_pid_namespace = True
     prologue = "mount -t tmpfs shmconform-shm /dev/shm 2>/dev/null"
 
     def prepare(self, ctx):
@@ -77,6 +83,7 @@ class NamespaceTarget(HostTarget):
 class BwrapTarget(HostTarget):
     kind = "namespace"
     virtualization = "container (bubblewrap: ipc, pid)"
+    own_pid_namespace = True
 
     def prepare(self, ctx):
         super().prepare(ctx)

@@ -255,3 +255,43 @@ def cli_run_failed(target_run) -> bool:
     from harness.report import analysis
     run = model.Run(run_id="x", started="", targets=[target_run])
     return cli.run_failed(run) and analysis.target_verdict(target_run).verdict == "fail"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for d in pathlib.Path("/proc").iterdir():
+        if d.name.isdigit() and d.name != str(os.getpid()):
+            try:
+                cmdline = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline and _running(int(d.name)):
+                found.append(int(d.name))
+    return found
+
+
+@pytest.mark.parametrize("spec", ["local", "ns"])
+def test_a_harness_killed_with_sigkill_leaves_no_child_behind(fake_build, tmp_path, spec):
+    """The round script and the hung binary it runs die with the harness, even by SIGKILL."""
+    build = tmp_path / "build"
+    shutil.copytree(fake_build, build)
+    p = subprocess.Popen([PY, "-m", "harness", "run", "--build-dir", str(build), "--reports-dir", str(tmp_path / "r"),
+                          "-t", spec, "--binary", "conformance-hang", "--test-timeout", "600"],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _processes_mentioning(f"{build}/conformance/conformance-hang"):
+            time.sleep(0.2)
+        before = _processes_mentioning(str(tmp_path))
+        assert before, "the hanging fake never started"
+    finally:
+        p.kill()
+        p.wait()
+    assert not [pid for pid in before if _alive(pid)], "children outlived the harness"
