@@ -69,9 +69,51 @@ def test_uml_panic_is_detected_and_the_rest_rescheduled_in_a_fresh_boot(fake_bui
     by = by_name(run)
     assert by["conformance-panic:Fake.PanicsKernel"].status == "crash"
     assert by["conformance-panic:Fake.After"].status == "pass"      # ran in a later boot
-    assert by["conformance-taint:Harness.KernelNotTainted"].status == "fail"
+    taint = by["conformance-taint:Harness.KernelNotTainted"]
+    assert taint.status == "fail" and "W (kernel issued warning)" in taint.message, taint.message
+    assert "test running at the first warning (kernel log): Fake.TaintsKernel" in taint.message
+    assert "WARNING: CPU: 0 PID: 1 at fake_gtest.c:1" in taint.output
     assert by["conformance-taint:Fake.After"].status == "pass"
     assert "Kernel panic" in run.console_tail or "panic" in run.console_tail.lower()
+    assert "WARNING: CPU: 0 PID: 1 at fake_gtest.c:1" in run.console_tail
+
+
+@pytest.mark.slow
+def test_uml_dies_with_a_harness_killed_by_sigkill(fake_build, tmp_path):
+    p = subprocess.Popen(["/usr/bin/python3", "-m", "harness", "run", "--build-dir", str(fake_build),
+                          "--reports-dir", str(tmp_path / "r"), "-t", "uml", "--binary", "conformance-hang",
+                          "--test-timeout", "600"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        outs = []
+        while time.monotonic() < deadline and not outs:
+            outs = [f for f in (tmp_path / "r").glob("*/work/uml/round-1/results/r1-conformance-hang.out")
+                    if "about to hang" in f.read_text()]
+            time.sleep(0.2)
+        assert outs, "the hanging fake never started in UML"
+        uml = [int(d.name) for d in pathlib.Path("/proc").iterdir() if d.name.isdigit() and _cmdline_has(d, str(tmp_path))]
+        assert uml
+    finally:
+        p.kill()
+        p.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in uml):
+        time.sleep(0.2)
+    assert not [pid for pid in uml if _running(pid)], "the UML kernel outlived the harness"
+
+
+def _cmdline_has(proc: pathlib.Path, text: str) -> bool:
+    try:
+        return text.encode() in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.mark.slow
