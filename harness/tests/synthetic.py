@@ -1,5 +1,5 @@
 """A synthetic run with realistic shape, for tests, size measurements and demos:
-`python3 -m harness.report.synthetic OUT_DIR [TARGETS TESTS]` writes its reports.
+`python3 -m harness.tests.synthetic OUT_DIR [TARGETS TESTS]` writes its reports.
 
 Deterministic: the same arguments give the same run.
 """
