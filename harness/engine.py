@@ -202,9 +202,11 @@ class TargetRunner:
             except Exception as e:  # noqa: BLE001 - a failed cleanup must not lose results
                 self._incident(f"teardown failed: {e}")
             self.run.duration_s = round(time.monotonic() - t0, 3)
-        for binary, why in sorted(self.requirements.errors().items()):
-            if any(r.binary == binary for r in self.run.results):
-                self._incident(f"requirement ids unknown: {why}")
+        unlisted = [why for binary, why in sorted(self.requirements.errors().items())
+                    if any(r.binary == binary for r in self.run.results)]
+        if unlisted:
+            more = f" (and {len(unlisted) - 1} more binaries)" if len(unlisted) > 1 else ""
+            self._incident(f"requirement ids unknown: {unlisted[0]}{more}")
         if self.ctx.stop.is_set():
             self._incident("interrupted: results so far only")
         return self.run
