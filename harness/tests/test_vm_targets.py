@@ -219,3 +219,26 @@ def test_unreachable_ssh_host_is_a_broken_target(tmp_path, fake_build):
     ctx = ctx_for(tmp_path, fake_build, ssh_options=["ConnectTimeout=3"], preset_dirs={"static": fake_build})
     run = engine.run_target(targets.parse("ssh:root@127.0.0.1:1"), ctx, engine.Plan())
     assert run.status == "broken" and "cannot reach root@127.0.0.1 port 1" in run.error
+
+
+@pytest.mark.slow
+def test_uml_warning_during_stress_fails_the_scenario_and_the_rest_run_in_a_fresh_boot(fake_build, tmp_path):
+    """Issue 15's case: a WARN during one stress scenario on UML is reported, and the later ones still run."""
+    build = tmp_path / "build"
+    shutil.copytree(fake_build, build)
+    (build / "stress").mkdir()
+    warn = ('grep -q shmconform.fake_panic /proc/cmdline && '
+            '{ echo "<4>WARNING: CPU: 0 PID: $$ at mm/fake.c:9 storm+0x1/0x2" > /dev/kmsg; '
+            'echo 512 > /proc/sys/kernel/tainted; }\n')
+    for name, body in [("a-fine", ""), ("b-taints", warn), ("c-after", ""), ("d-after", "")]:
+        p = build / "stress" / f"stress-{name}"
+        p.write_text(f'#!/bin/sh\n{body}echo "{{\\"scenario\\": \\"{name}\\", \\"violations\\": 0}}"\n')
+        p.chmod(0o755)
+    ctx = ctx_for(tmp_path, build, kernel_args="shmconform.fake_panic")
+    run = engine.run_target(targets.parse("uml"), ctx, engine.Plan(binaries=["conformance-fake"], stress_seconds=4))
+    stress = {s["scenario"]: s for s in run.stress}
+    assert not stress["b-taints"]["ok"] and "W (kernel issued warning)" in stress["b-taints"]["error"]
+    assert "WARNING: CPU: 0 PID:" in stress["b-taints"]["kernel_log"]
+    assert all(stress[s]["ok"] for s in ("a-fine", "c-after", "d-after")), run.stress
+    assert "WARNING: CPU: 0 PID:" in run.console_tail
+    assert any(r.binary == "stress-b-taints" and r.status == "fail" for r in run.results)
