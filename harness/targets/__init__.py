@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 
 from harness.targets.base import Context, RoundOutcome, Target, TargetError
-from harness.targets.processes import kill_all, supervise
+from harness.targets.processes import kill_all
 from harness.targets.spec import parse
 
 # Every module of the package, so each family registers its kinds: a new family
@@ -20,4 +20,4 @@ from harness.targets.spec import parse
 for _m in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_m.name}")
 
-__all__ = ["Context", "RoundOutcome", "Target", "TargetError", "kill_all", "parse", "supervise"]
+__all__ = ["Context", "RoundOutcome", "Target", "TargetError", "kill_all", "parse"]
