@@ -112,7 +112,8 @@ class Run {
   // "/shmconform.<run id>.<tag>": POSIX shm names removed at the end.
   std::string ShmName(const std::string& tag) const;
   // A directory for files under the suite's scratch directory (support's
-  // RunScratchDir), removed at the end; "" unless def().uses_files or made.
+  // TempDir), removed at the end; "" when none could be made (a scenario
+  // with uses_files then skips before setup).
   const std::string& scratch_dir() const { return scratch_.path(); }
   // Zeroed memory shared with the workers; only during setup.
   void* SharedAlloc(std::size_t bytes);
