@@ -1,8 +1,8 @@
 // Two containers alive at the same time: what only namespaces can show. Each
 // sibling holds its own limits and enforces them, and neither sees the other's
 // segments or POSIX objects. Every namespace is made in a forked child that
-// dies with it; the siblings step in lockstep through Notifications, so both
-// exist (and both have set their state) before either checks.
+// dies with it; the parent releases the siblings step by step through
+// Notifications, so both exist (and both have set their state) before either checks.
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/ipc.h>
@@ -47,13 +47,17 @@ TEST(SiblingNamespacesTest, EachHoldsAndEnforcesItsOwnLimitsAtTheSameTime) {
   SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
   const NamespaceMode mode = *ProbeIpcNamespace().mode;
   const auto host_shmmax = ReadProcNumber("/proc/sys/kernel/shmmax");
-  Notification small_set, large_set, check;
-  AsyncChild small = StartSiblingWithShmmax(mode, 2 * PageSize(), small_set, check);
-  AsyncChild large = StartSiblingWithShmmax(mode, 4 * PageSize(), large_set, check);
+  // Each Notification is made just before the child that uses it, so the
+  // other sibling holds no end of it and a child that fails early cannot
+  // leave the parent waiting.
+  Notification small_set, small_check;
+  AsyncChild small = StartSiblingWithShmmax(mode, 2 * PageSize(), small_set, small_check);
   ASSERT_TRUE(small_set.WaitForNotification()) << small.Wait().Describe();
+  Notification large_set, large_check;
+  AsyncChild large = StartSiblingWithShmmax(mode, 4 * PageSize(), large_set, large_check);
   ASSERT_TRUE(large_set.WaitForNotification()) << large.Wait().Describe();
-  check.Notify();  // one byte releases one sibling
-  check.Notify();
+  small_check.Notify();  // both limits are set now
+  large_check.Notify();
   EXPECT_THAT(small.Wait(), ExitedWithCode(0));
   EXPECT_THAT(large.Wait(), ExitedWithCode(0));
   EXPECT_EQ(ReadProcNumber("/proc/sys/kernel/shmmax"), host_shmmax) << "the host's limit must not change";
@@ -78,7 +82,10 @@ TEST(SiblingNamespacesTest, SegmentsAndPosixObjectsOfOneAreInvisibleInTheOther) 
   const std::string name = UniqueShmName("sibling");
   const char* shm_name = name.c_str();
   const size_t page = PageSize();
-  Notification first_made, second_made;
+  // The second container starts once the first has made its objects, and
+  // runs while the first waits; only the parent releases the first, so a
+  // failing second cannot leave it waiting.
+  Notification first_made, first_may_check;
   // Each container writes its tag into a segment and an object of the same
   // key and name, then checks that its own tag is still what it reads.
   auto make = [=](const char* tag) {
@@ -104,20 +111,20 @@ TEST(SiblingNamespacesTest, SegmentsAndPosixObjectsOfOneAreInvisibleInTheOther) 
     CHILD_CHECK(EnterContainer(ipc_mode, dev_shm_mode));
     const char* seg = make("first");
     first_made.Notify();
-    CHILD_CHECK(second_made.WaitForNotification());
+    CHILD_CHECK(first_may_check.WaitForNotification());
     own_tag_remains(seg, "first");
   });
+  ASSERT_TRUE(first_made.WaitForNotification()) << first.Wait().Describe();
   AsyncChild second = AsyncChild::Start([&] {
     CHILD_CHECK(EnterContainer(ipc_mode, dev_shm_mode));
-    CHILD_CHECK(first_made.WaitForNotification());
     CHILD_CHECK_ERRNO(shmget(key, 0, 0), ENOENT);
     CHILD_CHECK_ERRNO(shm_open(shm_name, O_RDONLY, 0), ENOENT);
     const char* seg = make("second");
     own_tag_remains(seg, "second");
-    second_made.Notify();
   });
-  EXPECT_THAT(first.Wait(), ExitedWithCode(0));
   EXPECT_THAT(second.Wait(), ExitedWithCode(0));
+  first_may_check.Notify();
+  EXPECT_THAT(first.Wait(), ExitedWithCode(0));
   // Nothing of either reached the host.
   EXPECT_THAT(shmget(key, 0, 0), SyscallFailsWithErrno(ENOENT));
   EXPECT_THAT(shm_open(shm_name, O_RDONLY, 0), SyscallFailsWithErrno(ENOENT));
