@@ -305,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
         report_cli.register(sub)
     except ImportError:
         pass
+    from harness.lava import cli as lava_cli  # noqa: PLC0415 - lava job|import (harness/lava/)
+    lava_cli.register(sub)
     return parser
 
 
