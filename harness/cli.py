@@ -263,6 +263,7 @@ TARGET_HELP = [
     "qemu:KERNEL|PACKAGE        qemu-system-x86_64 booting a vmlinuz file or a Debian linux-image package",
     "qemu-user:ARCH             aarch64, armhf, riscv64 static cross builds under qemu-user",
     "ssh:USER@HOST[:PORT]       a remote Linux host (static binaries copied, run, fetched, removed)",
+    "lava:qemu[/arm64]:KERNEL   the LAVA job of `lava job`, run here by lava-run on a QEMU device",
 ]
 
 

@@ -561,5 +561,8 @@ def parse(spec: str) -> Target:
         return QemuUserTarget(spec, arg)
     if kind == "ssh":
         return SshTarget(spec, arg)
+    if kind == "lava":
+        from harness.lava.target import LavaTarget  # noqa: PLC0415 - harness/lava/ imports this module
+        return LavaTarget(spec, arg)
     raise TargetError(f"unknown target '{spec}' (use local, ns, bwrap, wrap:\"PREFIX\", uml[:KERNEL], "
-                      f"qemu:KERNEL, qemu-user:ARCH, ssh:USER@HOST[:PORT])")
+                      f"qemu:KERNEL, qemu-user:ARCH, ssh:USER@HOST[:PORT], lava:DEVICE_TYPE[/ARCH]:KERNEL)")

@@ -104,7 +104,7 @@ class Outcome:
     returncode: int | None
     timed_out: bool
     output_dir: pathlib.Path
-    log: pathlib.Path                # LAVA's job log (lava-run's stdout: one entry a line)
+    log: pathlib.Path                # LAVA's job log (lava-run's stderr: one entry a line)
     wall_s: float
 
 
@@ -144,8 +144,8 @@ def run(job: pathlib.Path, work: pathlib.Path, cache: pathlib.Path, device_type:
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.monotonic()
     log = out.with_name(f"job-{job_id}.log")
-    # stdout is the job log (one entry a line); stderr (Python warnings, a traceback) apart.
-    with open(log, "wb") as stdout, open(work / f"lava-run-{job_id}.stderr", "wb") as stderr:
+    # lava-run writes its job log (one entry a line) on stderr; stdout apart.
+    with open(log, "wb") as stderr, open(work / f"lava-run-{job_id}.stdout", "wb") as stdout:
         rc, timed_out = supervise(command(job, device, disp, out, job_id, False), timeout=timeout, stop=stop,
                                   stdout=stdout, stderr=stderr)
     # LAVA removes its scratch at the end of a job; a killed job may not have.

@@ -134,6 +134,7 @@ def to_target(job: results.LavaJob, reqs: Requirements, name: str | None = None)
         if binary not in consoles:
             consoles[binary] = _console_cases(job, binary)
         t.results.append(_result(job, c, binary, name, consoles[binary], reqs))
+    t.duration_s = job.duration_s or round(sum(r.duration_s for r in t.results), 3)
     notes = []
     if job.finished is False:
         notes.append("the job ended before the suite finished")

@@ -16,6 +16,7 @@ Anything else is a ResultsError with one line.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import pathlib
 import re
@@ -58,6 +59,7 @@ class LavaJob:
     lava_error: str = ""
     finished: bool | None = None     # the runner's last line was seen (None: no log to tell)
     has_details: bool = False        # from a job file (labels only)
+    duration_s: float = 0.0          # first to last log entry (a log), else the cases' durations
 
 
 def _load_text(path: pathlib.Path) -> str:
@@ -138,7 +140,19 @@ def _read_log(text: str, source: str) -> LavaJob:
             current = _target_line(job, msg, current)
     if not entries:
         raise ResultsError(f"{source}: an empty job log")
+    job.duration_s = _span(lines)
     return job
+
+
+def _span(lines: list[str]) -> float:
+    stamps = []
+    for line in (lines[0], *lines[-2:]):
+        entry = _log_line(line)
+        try:
+            stamps.append(datetime.datetime.fromisoformat(str(entry["dt"])))
+        except (TypeError, KeyError, ValueError):
+            pass
+    return round((max(stamps) - min(stamps)).total_seconds(), 3) if len(stamps) >= 2 else 0.0
 
 
 def _log_result(job: LavaJob, msg: dict) -> None:

@@ -1,0 +1,167 @@
+"""The `lava:` target: each round is the LAVA job `shmconform lava job` writes,
+run on this machine by lava-run on a QEMU device, its results read back.
+
+  lava:qemu:KERNEL          QEMU amd64 device (KERNEL as for qemu:, a vmlinuz or a Debian package)
+  lava:qemu/arm64:KERNEL    QEMU arm64 device (static aarch64 build, arm64 busybox)
+
+So the job a lab would run is proven here, in the same report as every other
+target. The round's invocations become the overlay's filters file (which
+binaries, each with its gtest filter); the job log becomes, per binary, a
+GoogleTest JSON report, its console output and an exit status, which the
+engine reads as it reads any target's. The guest's runner already reruns a
+binary past a crash or hang (that test is a failure whose message says so), so
+a round normally gives every test its verdict. Stress and benchmark runs are
+not part of the LAVA test definition: they record no result on this target.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+import signal
+
+from harness import targets
+from harness.lava import artifacts, dispatcher, importer, job as job_mod, results
+from harness.lava.artifacts import ArtifactError
+
+USAGE = "lava:DEVICE_TYPE[/ARCH]:KERNEL"
+
+
+def _gtest_json(cases: list) -> str:
+    """A GoogleTest JSON report of one binary's results (importer TestResults)."""
+    suites: dict[str, list] = {}
+    for r in cases:
+        entry = {"name": r.name, "classname": r.suite, "status": "RUN",
+                 "result": "SKIPPED" if r.status == "skip" else "COMPLETED",
+                 "time": f"{r.duration_s:.3f}s"}
+        if r.status not in ("pass", "skip"):
+            text = r.message or r.output or "failed"
+            if r.status in ("crash", "timeout", "error"):
+                text = f"{r.status} on the LAVA device: {text}"
+            entry["failures"] = [{"failure": text, "type": ""}]
+        if r.status == "skip" and r.message:
+            entry["skipped"] = [{"message": r.message}]
+        if r.requirements:
+            entry["requirements"] = ",".join(r.requirements)
+        suites.setdefault(r.suite, []).append(entry)
+    return json.dumps({"testsuites": [{"name": s, "testsuite": t} for s, t in suites.items()]})
+
+
+def _kill_strays(work: pathlib.Path) -> None:
+    """QEMU runs in a session of lava-run's own (pexpect): when lava-run was killed
+    it may survive. Kill only processes whose command line names our work dir."""
+    mine = str(work).encode()
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if mine in (proc / "cmdline").read_bytes():
+                os.kill(int(proc.name), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+
+
+class LavaTarget(targets.Target):
+    kind = "lava"
+
+    def __init__(self, spec: str, arg: str):
+        super().__init__(spec)
+        device, sep, kernel = arg.partition(":")
+        if not sep or not kernel or not device:
+            raise targets.TargetError(f"lava: write {USAGE}, e.g. lava:qemu:linux-image-cloud-amd64")
+        device_type, _, arch = device.partition("/")
+        if device_type not in job_mod.DEVICE_TYPES:
+            raise targets.TargetError(f"lava: lava-run here drives the device types {', '.join(job_mod.DEVICE_TYPES)}"
+                                      f", not '{device_type}' (a lab runs the others: shmconform lava job)")
+        try:
+            self.lava_arch = artifacts.arch(arch or "amd64")
+        except ArtifactError as e:
+            raise targets.TargetError(str(e)) from None
+        self.device_type, self.kernel_arg = device_type, kernel
+        self.preset = self.lava_arch.preset
+        self.arch = self.lava_arch.probe_arch
+        self.virtualization = f"LAVA device type {device_type} ({self.lava_arch.name}), lava-run, TCG"
+        self.job_id = 0
+
+    def prepare(self, ctx):
+        super().prepare(ctx)
+        try:
+            dispatcher.ensure_lava_run()
+            if not shutil_which(self.lava_arch.qemu):
+                raise ArtifactError(f"lava: {self.lava_arch.qemu} is not installed (ci/bootstrap.sh lava)")
+            # Fetch the kernel and build the ramdisk once, before the first round.
+            artifacts.kernel(self.kernel_arg, self.lava_arch, ctx.cache_dir)
+            artifacts.ramdisk(self.lava_arch, ctx.cache_dir)
+            dispatcher.templates(ctx.cache_dir)
+        except ArtifactError as e:
+            raise targets.TargetError(str(e)) from None
+        self.probe = targets.probe_binary(ctx, self.arch)
+        self.bins = self.binaries_dir(ctx)
+
+    def run_round(self, invocations, round_dir, timeout):
+        res = round_dir / "results"
+        res.mkdir(parents=True, exist_ok=True)
+        wanted = {}
+        ids = {}
+        for inv in invocations:
+            name = pathlib.Path(inv.argv[0]).name
+            if not name.startswith("conformance-"):
+                continue            # stress/bench: not in the test definition
+            flt = next((a.split("=", 1)[1] for a in inv.argv if a.startswith("--gtest_filter=")), "*")
+            wanted[name], ids[name] = flt, inv.id
+        if not wanted:
+            (res / "round.done").write_text("")
+            return targets.RoundOutcome(res)
+        self.job_id += 1
+        jdir = round_dir / "job"
+        try:
+            opts = job_mod.JobOptions(kernel=self.kernel_arg, device_type=self.device_type, arch=self.lava_arch.name,
+                                      job_timeout_min=max(10, math.ceil(timeout / 60)),
+                                      kernel_args=self.ctx.kernel_args,
+                                      binary_timeout=max(60, int(min(i.total_timeout for i in invocations))))
+            written = job_mod.write(opts, jdir, cache=self.ctx.cache_dir, bins=self.bins, probe=self.probe,
+                                    filters=wanted)
+            work = round_dir / "lava"
+            out = dispatcher.run(written.job, work, self.ctx.cache_dir, self.device_type, self.lava_arch.name,
+                                 timeout=timeout, stop=self.ctx.stop, supervise=targets.supervise,
+                                 job_id=self.job_id)
+        except ArtifactError as e:
+            raise targets.TargetError(str(e)) from None
+        finally:
+            _kill_strays(round_dir)
+        try:
+            job = results.read(out.log)[0]
+        except results.ResultsError as e:
+            raise targets.TargetError(f"lava: lava-run left no usable job log ({e}); see {out.log}") from None
+        if not job.cases and not job.env:
+            raise targets.TargetError("lava: the job ran no test: " + (job.lava_error or f"see {out.log}"))
+        if job.env:
+            (res / "env.txt").write_text("".join(f"{k}={v}\n" for k, v in job.env.items()))
+        tr = importer.to_target(job, importer.Requirements([]), self.name)
+        by_binary: dict[str, list] = {}
+        for r in tr.results:
+            by_binary.setdefault(r.binary, []).append(r)
+        for name, iid in ids.items():
+            got = [r for r in by_binary.get(name, []) if r.suite != "<binary>"]
+            broken = [r for r in by_binary.get(name, []) if r.suite == "<binary>"]
+            if not got and not broken:
+                continue            # never ran (the job ended first): the engine reschedules it
+            (res / f"{iid}.out").write_text("\n".join(job.console.get(name, [])) + "\n")
+            if broken and not got:
+                (res / f"{iid}.rc").write_text("127\n")
+                continue
+            (res / f"{iid}.json").write_text(_gtest_json(got))
+            (res / f"{iid}.rc").write_text("1\n" if any(r.status != "pass" and r.status != "skip" for r in got)
+                                           else "0\n")
+        if job.finished:
+            (res / "round.done").write_text("")
+        console = "\n".join(line for lines in job.console.values() for line in lines)
+        if job.lava_error:
+            console += f"\nLAVA: {job.lava_error}"
+        return targets.RoundOutcome(res, console, out.timed_out, out.returncode)
+
+
+def shutil_which(cmd: str) -> bool:
+    import shutil  # noqa: PLC0415
+    return shutil.which(cmd) is not None
