@@ -76,13 +76,26 @@ else
   limit() { "$@"; }
 fi
 
-# gtest console -> "STATUS MS NAME" per finished test, "running NAME" for a test
-# started but never finished, "completed" when gtest printed its last summary.
+# gtest console -> "STATUS SECONDS CASE NAME" per finished test (CASE: the
+# LAVA case name of the gtest NAME), "running 0 CASE NAME" for a test started
+# but never finished, "completed 0 - -" when gtest printed its last summary.
 # A verdict counts only for the test that is running (the closing summary
-# repeats FAILED/SKIPPED names without a time).
+# repeats FAILED/SKIPPED names without a time). One awk for all: on an
+# emulated CPU every extra process per test costs.
 verdicts() {
   awk '
+    BEGIN { for (i = 32; i < 127; i++) code[sprintf("%c", i)] = i }
     function name_of(s) { sub(/,.*/, "", s); sub(/ .*/, "", s); return s }
+    # Reversible LAVA case name: [A-Za-z0-9_.] kept, anything else -XX (hex).
+    function case_of(s,   out, i, c) {
+      out = ""
+      for (i = 1; i <= length(s); i++) {
+        c = substr(s, i, 1)
+        if (c ~ /[A-Za-z0-9_.]/) out = out c
+        else out = out sprintf("-%02X", code[c])
+      }
+      return out
+    }
     /^\[ RUN      \] / { cur = name_of(substr($0, 14)); next }
     /^\[       OK \] |^\[  FAILED  \] |^\[  SKIPPED \] / {
       n = name_of(substr($0, 14))
@@ -90,33 +103,19 @@ verdicts() {
       ms = 0
       if (match($0, /\([0-9]+ ms\)$/)) ms = substr($0, RSTART + 1, RLENGTH - 5) + 0
       st = ($0 ~ /^\[       OK/) ? "pass" : ($0 ~ /^\[  FAILED/) ? "fail" : "skip"
-      print st, ms, n
+      printf "%s %.3f %s %s\n", st, ms / 1000, case_of(n), n
       cur = ""
       next
     }
     /^\[==========\] [0-9]+ tests? from [0-9]+ test (suites?|cases?) ran\./ { done = 1 }
-    END { if (cur != "") print "running 0", cur; if (done) print "completed 0 -" }
+    END { if (cur != "") print "running 0", case_of(cur), cur; if (done) print "completed 0 - -" }
   ' "$1"
 }
 
-# Reversible LAVA case name: [A-Za-z0-9_.] kept, anything else -XX (hex).
+# The LAVA case name of one name (the binary's own case when it did not run).
 case_name() {
-  printf '%s\n' "$1" | awk '
-    BEGIN { for (i = 32; i < 127; i++) code[sprintf("%c", i)] = i }
-    {
-      out = ""
-      for (i = 1; i <= length($0); i++) {
-        c = substr($0, i, 1)
-        if (c ~ /[A-Za-z0-9_.]/) out = out c
-        else out = out sprintf("-%02X", code[c])
-      }
-      print out
-    }'
-}
-
-report() {  # report STATUS MS NAME
-  secs=$(awk -v ms="$2" 'BEGIN { printf "%.3f", ms / 1000 }')
-  tc "$(case_name "$3")" --result "$1" --measurement "$secs" --units seconds
+  printf '[ RUN      ] %s\n[       OK ] %s (0 ms)\n' "$1" "$1" > "$work/one"
+  verdicts "$work/one" | awk '{ print $3 }'
 }
 
 run_binary() {  # run_binary PATH FILTER
@@ -136,12 +135,13 @@ run_binary() {  # run_binary PATH FILTER
     rc=$(cat "$work/rc" 2>/dev/null || echo 255)
     say "END $name rc=$rc"
     verdicts "$work/out" > "$work/verdicts"
-    completed=no running=
-    while read -r st ms tname; do
+    completed=no running= running_case=
+    while read -r st secs case tname; do
       case "$st" in
         completed) completed=yes ;;
-        running) running=$tname ;;
-        *) report "$st" "$ms" "$tname"; verdicts_seen=$((verdicts_seen + 1))
+        running) running=$tname running_case=$case ;;
+        *) tc "$case" --result "$st" --measurement "$secs" --units seconds
+           verdicts_seen=$((verdicts_seen + 1))
            neg="${neg:+$neg:}$tname" ;;
       esac
     done < "$work/verdicts"
@@ -152,7 +152,7 @@ run_binary() {  # run_binary PATH FILTER
         *) why="the test binary died while this test ran: exit status $rc" ;;
       esac
       say "CRASH $name $running $why"
-      tc "$(case_name "$running")" --result fail
+      tc "$running_case" --result fail
       verdicts_seen=$((verdicts_seen + 1))
       neg="${neg:+$neg:}$running"
       continue

@@ -114,9 +114,11 @@ def busybox(a: Arch, cache: pathlib.Path) -> pathlib.Path:
     return out
 
 
-def ramdisk(a: Arch, cache: pathlib.Path) -> pathlib.Path:
-    """busybox + /init as a gzip'd newc cpio; cached by content."""
-    bb = busybox(a, cache)
+def ramdisk(a: Arch, cache: pathlib.Path, busybox_path: pathlib.Path | None = None) -> pathlib.Path:
+    """busybox (the architecture's, or busybox_path) + /init as a gzip'd newc cpio; cached by content."""
+    if busybox_path is not None and not busybox_path.is_file():
+        raise ArtifactError(f"lava: no such busybox: {busybox_path}")
+    bb = busybox_path or busybox(a, cache)
     data = bb.read_bytes()
     digest = hashlib.sha256(INIT.encode() + data).hexdigest()[:16]
     out = cache / "lava" / f"ramdisk-{a.name}-{digest}.cpio.gz"

@@ -58,7 +58,8 @@ def cmd_job(args) -> int:
                                   artifacts_url=args.artifacts_url, test_from=args.test_from,
                                   suite_url=args.suite_url, gtest_filter=args.filter or "",
                                   binary_timeout=args.binary_timeout, memory_mb=args.memory,
-                                  kernel_args=args.kernel_args)
+                                  kernel_args=args.kernel_args,
+                                  busybox=pathlib.Path(args.busybox) if args.busybox else None)
         written = job_mod.write(opts, pathlib.Path(args.out), cache=cache, bins=bins, probe=probe)
         print(f"job          {written.job}  ({time.monotonic() - t0:.1f} s)")
         for label, path in (("kernel", written.kernel), ("ramdisk", written.ramdisk), ("overlay", written.overlay)):
@@ -134,6 +135,8 @@ def register(subparsers) -> None:
     j.add_argument("--binary-timeout", type=int, default=900, metavar="S", help="per binary in the guest")
     j.add_argument("--memory", type=int, default=1024, metavar="MB")
     j.add_argument("--kernel-args", default="", metavar="ARGS", help="extra kernel command line")
+    j.add_argument("--busybox", metavar="FILE", help="static busybox for the ramdisk (default: the architecture's "
+                   "busybox-static)")
     j.add_argument("--build-dir", metavar="DIR", help="static build of the architecture (default: its preset)")
     j.add_argument("--no-build", action="store_true", help="never build the preset; fail when missing")
     j.add_argument("--validate", action="store_true", help="check the job with lava-run --validate")

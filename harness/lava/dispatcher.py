@@ -127,7 +127,11 @@ def validate(job: pathlib.Path, work: pathlib.Path, cache: pathlib.Path, device_
     """lava-run --validate: (valid, the reason in one line when not)."""
     device, disp = prepare(work, cache, device_type, arch, memory_mb)
     out = work / "validate"
-    r = subprocess.run(command(job, device, disp, out, 1, True), capture_output=True, text=True, timeout=120)
+    try:
+        r = subprocess.run(command(job, device, disp, out, 1, True), capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        # It asks every http(s) URL of the job for its size: an unreachable server hangs it.
+        return False, "lava-run --validate did not finish in 120 s (are the job's URLs reachable?)"
     if r.returncode == 0:
         return True, ""
     text = (r.stdout + r.stderr).strip().splitlines()

@@ -45,6 +45,7 @@ class JobOptions:
     memory_mb: int = 1024
     kernel_args: str = ""
     job_name: str | None = None
+    busybox: pathlib.Path | None = None  # a static busybox for the ramdisk (default: the architecture's)
 
 
 @dataclasses.dataclass
@@ -126,7 +127,7 @@ def write(opts: JobOptions, out: pathlib.Path, *, cache: pathlib.Path, bins: pat
     kernel = out / f"vmlinuz-{a.name}"
     shutil.copyfile(kernel_src, kernel)
     ramdisk = out / f"ramdisk-{a.name}.cpio.gz"
-    shutil.copyfile(artifacts.ramdisk(a, cache), ramdisk)
+    shutil.copyfile(artifacts.ramdisk(a, cache, opts.busybox), ramdisk)
     overlay = None
     if opts.test_from == "inline" or not opts.suite_url:
         if bins is None:
