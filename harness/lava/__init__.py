@@ -7,7 +7,8 @@
   results.py   LAVA results as they come back: a lava-run job log, a server's API
   importer.py  LAVA results -> a shmconform run (report.json and friends)
   cli.py       the `lava job|import|validate` verbs
-  target.py    the `lava:` target: the same job, run by lava-run, in a normal run
+The `lava:` target (the same job, run by lava-run, in a normal run) is the
+family module harness/targets/lava.py.
 
 The guest side (the Lava-Test Test Definition and its runner script) lives in
 ci/lava/ so a lab can take it from the git repository.

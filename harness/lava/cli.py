@@ -14,7 +14,7 @@ import shlex
 import sys
 import time
 
-from harness import builds
+from harness import builds, catalog
 from harness.lava import artifacts, dispatcher, importer, job as job_mod, results
 from harness.lava.artifacts import ArtifactError
 
@@ -38,11 +38,12 @@ def static_build(a: artifacts.Arch, build_dir: str | None, allow_build: bool) ->
 
 
 def probe_for(a: artifacts.Arch, cache: pathlib.Path) -> pathlib.Path:
-    from harness import targets  # noqa: PLC0415
-    ctx = targets.Context(build_dir=ROOT, cache_dir=cache, work_dir=cache, run_id="lava")
+    from harness.targets import Context, TargetError  # noqa: PLC0415
+    from harness.targets.probe import probe_binary  # noqa: PLC0415
+    ctx = Context(build_dir=ROOT, cache_dir=cache, work_dir=cache, run_id="lava")
     try:
-        return targets.probe_binary(ctx, a.probe_arch)
-    except targets.TargetError as e:
+        return probe_binary(ctx, a.probe_arch)
+    except TargetError as e:
         raise ArtifactError(str(e)) from None
 
 
@@ -93,15 +94,23 @@ def cmd_import(args) -> int:
             bad = bad or str(e)
     try:
         jobs = results.combine(jobs)
-        listing = [pathlib.Path(x) for x in args.listing] if args.listing else \
-            [p for p in (ROOT / "build" / "default", ROOT / "build" / "ci") if (p / "conformance").is_dir()][:1]
-        reqs = importer.Requirements(listing)
+        if args.listing:
+            reqs = importer.Requirements([pathlib.Path(x) for x in args.listing])
+        else:  # the checkout's own build lists the same tests as the lab's binaries
+            builds_here = [p for p in (ROOT / "build" / "default", ROOT / "build" / "ci") if (p / "conformance").is_dir()]
+            reqs = importer.Requirements(builds_here[:1], strict=False)
     except (results.ResultsError, importer.ListingError) as e:
         return _err(f"lava import: {e}")
     if not jobs:
         return _err(f"lava import: {bad or 'no LAVA results given'}")
     run = importer.to_run(jobs, reqs, command=" ".join(shlex.quote(a) for a in sys.argv))
-    run.requirements = cli.requirements_for(run)
+    for why in reqs.errors().values():
+        for t in run.targets:  # said in the report, not lost on the terminal
+            t.error = "; ".join(x for x in (t.error, f"requirement ids unknown: {why}") if x)
+    try:
+        run.requirements = catalog.report_entries(catalog.load())
+    except catalog.CatalogError:
+        pass  # no catalog here: the report names the ids without their statements
     out = pathlib.Path(args.out) if args.out else \
         ROOT / "reports" / "runs" / ("lava-" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S"))
     try:

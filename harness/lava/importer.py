@@ -17,9 +17,8 @@ import datetime
 import json
 import os
 import pathlib
-import subprocess
 
-from harness import engine, gtest, model
+from harness import engine, gtest, model, testlist
 from harness.lava import names, results
 
 KIND = "lava"
@@ -29,74 +28,52 @@ class ListingError(Exception):
     pass
 
 
-# -- requirement ids -----------------------------------------------------------
-def _listing_json(text: str, where: str) -> dict | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("tests"), list) or "binary" not in data:
-        raise ListingError(f"{where}: not a shmconform test listing (--shmconform_list JSON)")
-    return data
-
-
-def _from_binary(path: pathlib.Path) -> dict | None:
-    # --gtest_list_tests too: a binary without --shmconform_list then lists, never runs, its tests.
-    try:
-        r = subprocess.run([str(path), "--shmconform_list", "--gtest_list_tests"], capture_output=True,
-                           text=True, timeout=60, stdin=subprocess.DEVNULL)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if r.returncode != 0:
-        return None
-    try:
-        return _listing_json(r.stdout, str(path))
-    except ListingError:
-        return None
-
-
 class Requirements:
-    """(binary, full gtest name) -> requirement ids, from listings; the C++ sources'
-    REQUIREMENTS() while the binaries cannot list themselves (older builds)."""
+    """(binary, full gtest name) -> requirement ids, from the binaries' listings
+    (harness/testlist.py): a saved listing JSON, a binary, or a build directory.
+    strict: a source that cannot be listed is an error (the user named it);
+    otherwise (the default build) its binaries simply have no ids, and
+    errors() says why."""
 
-    def __init__(self, sources: list[pathlib.Path]):
+    def __init__(self, sources: list[pathlib.Path], strict: bool = True):
         self.table: dict[tuple[str, str], list[str]] = {}
-        self.listed: set[str] = set()
+        self._errors: dict[str, str] = {}
         for src in sources:
-            if src.is_dir():
-                for b in sorted((src / "conformance").glob("conformance-*")) or sorted(src.glob("conformance-*")):
-                    if b.is_file() and os.access(b, os.X_OK):
-                        self._add(_from_binary(b))
-            elif src.suffix == ".json":
-                try:
-                    text = src.read_text()
-                except OSError as e:
-                    raise ListingError(f"{src}: {e.strerror or e}") from None
-                data = _listing_json(text, str(src))
-                if data is None:
-                    raise ListingError(f"{src}: not JSON: not a shmconform test listing")
-                self._add(data)
-            elif src.is_file():
-                self._add(_from_binary(src))
-            else:
-                raise ListingError(f"{src}: no such listing, binary or build directory")
-        source_scan = getattr(gtest, "source_requirements", None)
-        self.sources = source_scan() if source_scan else {}
+            try:
+                self._source(src)
+            except (testlist.ListingError, ListingError) as e:
+                if strict:
+                    raise ListingError(str(e)) from None
+                self._errors[str(src)] = str(e)
 
-    def _add(self, data: dict | None) -> None:
-        if not data:
-            return
-        binary = str(data["binary"])
-        self.listed.add(binary)
-        for t in data["tests"]:
-            if isinstance(t, dict) and isinstance(t.get("name"), str):
-                self.table[(binary, t["name"])] = [str(r) for r in t.get("requirements") or []]
+    def _source(self, src: pathlib.Path) -> None:
+        if src.is_dir():
+            for b in sorted((src / "conformance").glob("conformance-*")):
+                if b.is_file() and os.access(b, os.X_OK):
+                    self._add(b.name, testlist.list_tests(b))
+        elif src.suffix == ".json":
+            try:
+                text = src.read_text()
+                binary = json.loads(text).get("binary")
+            except (OSError, ValueError, AttributeError) as e:
+                raise ListingError(f"{src}: not a test listing ({getattr(e, 'strerror', None) or e})") from None
+            if not isinstance(binary, str) or not binary:
+                raise ListingError(f"{src}: a test listing without its binary's name")
+            self._add(binary, testlist.parse(text, str(src)))
+        elif src.is_file():
+            self._add(src.name, testlist.list_tests(src))
+        else:
+            raise ListingError(f"{src}: no such listing, binary or build directory")
+
+    def _add(self, binary: str, tests) -> None:
+        for t in tests:
+            self.table[(binary, t.name)] = list(t.requirements)
+
+    def errors(self) -> dict[str, str]:
+        return dict(self._errors)
 
     def lookup(self, binary: str, full: str) -> list[str]:
-        if (binary, full) in self.table:
-            return list(self.table[(binary, full)])
-        suite, name = gtest.split_full_name(full)
-        return gtest.lookup_requirements(self.sources, suite, name) if self.sources else []
+        return list(self.table.get((binary, full), []))
 
 
 # -- one job -------------------------------------------------------------------

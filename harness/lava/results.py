@@ -54,6 +54,7 @@ class LavaJob:
     labels: dict[str, str] = dataclasses.field(default_factory=dict)    # kernel, device_type, arch, device
     env: dict[str, str] = dataclasses.field(default_factory=dict)       # the probe's KEY=VALUE lines
     console: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # binary -> its output lines
+    target_lines: list[str] = dataclasses.field(default_factory=list)        # the guest's whole console
     crashes: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)  # (binary, test) -> why
     lava_result: str = ""            # LAVA's verdict on the job (its "job" case): pass, fail
     lava_error: str = ""
@@ -137,6 +138,7 @@ def _read_log(text: str, source: str) -> LavaJob:
         if lvl == "results" and isinstance(msg, dict):
             _log_result(job, msg)
         elif lvl == "target" and isinstance(msg, str):
+            job.target_lines.append(msg)
             current = _target_line(job, msg, current)
     if not entries:
         raise ResultsError(f"{source}: an empty job log")

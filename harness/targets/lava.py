@@ -1,4 +1,5 @@
-"""The `lava:` target: each round is the LAVA job `shmconform lava job` writes,
+"""The `lava:` target (family module of harness/targets/; the LAVA pieces it
+drives are in harness/lava/): each round is the LAVA job `shmconform lava job` writes,
 run on this machine by lava-run on a QEMU device, its results read back.
 
   lava:qemu:KERNEL          QEMU amd64 device (KERNEL as for qemu:, a vmlinuz or a Debian package)
@@ -21,9 +22,12 @@ import os
 import pathlib
 import signal
 
-from harness import targets
 from harness.lava import artifacts, dispatcher, importer, job as job_mod, results
 from harness.lava.artifacts import ArtifactError
+from harness.targets.base import KernelTarget, RoundOutcome, TargetError
+from harness.targets.probe import probe_binary
+from harness.targets.processes import supervise
+from harness.targets.spec import family
 
 USAGE = "lava:DEVICE_TYPE[/ARCH]:KERNEL"
 
@@ -62,22 +66,25 @@ def _kill_strays(work: pathlib.Path) -> None:
             pass
 
 
-class LavaTarget(targets.Target):
+@family("lava", "lava:qemu[/arm64]:KERNEL",
+        "the LAVA job of `shmconform lava job`, run here by lava-run on a QEMU device",
+        takes_arg=True, order=90)
+class LavaTarget(KernelTarget):
     kind = "lava"
 
     def __init__(self, spec: str, arg: str):
         super().__init__(spec)
         device, sep, kernel = arg.partition(":")
         if not sep or not kernel or not device:
-            raise targets.TargetError(f"lava: write {USAGE}, e.g. lava:qemu:linux-image-cloud-amd64")
+            raise TargetError(f"lava: write {USAGE}, e.g. lava:qemu:linux-image-cloud-amd64")
         device_type, _, arch = device.partition("/")
         if device_type not in job_mod.DEVICE_TYPES:
-            raise targets.TargetError(f"lava: lava-run here drives the device types {', '.join(job_mod.DEVICE_TYPES)}"
+            raise TargetError(f"lava: lava-run here drives the device types {', '.join(job_mod.DEVICE_TYPES)}"
                                       f", not '{device_type}' (a lab runs the others: shmconform lava job)")
         try:
             self.lava_arch = artifacts.arch(arch or "amd64")
         except ArtifactError as e:
-            raise targets.TargetError(str(e)) from None
+            raise TargetError(str(e)) from None
         self.device_type, self.kernel_arg = device_type, kernel
         self.preset = self.lava_arch.preset
         self.arch = self.lava_arch.probe_arch
@@ -95,8 +102,8 @@ class LavaTarget(targets.Target):
             artifacts.ramdisk(self.lava_arch, ctx.cache_dir)
             dispatcher.templates(ctx.cache_dir)
         except ArtifactError as e:
-            raise targets.TargetError(str(e)) from None
-        self.probe = targets.probe_binary(ctx, self.arch)
+            raise TargetError(str(e)) from None
+        self.probe = probe_binary(ctx, self.arch)
         self.bins = self.binaries_dir(ctx)
 
     def run_round(self, invocations, round_dir, timeout):
@@ -112,7 +119,7 @@ class LavaTarget(targets.Target):
             wanted[name], ids[name] = flt, inv.id
         if not wanted:
             (res / "round.done").write_text("")
-            return targets.RoundOutcome(res)
+            return RoundOutcome(res)
         self.job_id += 1
         jdir = round_dir / "job"
         try:
@@ -124,21 +131,21 @@ class LavaTarget(targets.Target):
                                     filters=wanted)
             work = round_dir / "lava"
             out = dispatcher.run(written.job, work, self.ctx.cache_dir, self.device_type, self.lava_arch.name,
-                                 timeout=timeout, stop=self.ctx.stop, supervise=targets.supervise,
+                                 timeout=timeout, stop=self.ctx.stop, supervise=supervise,
                                  job_id=self.job_id)
         except ArtifactError as e:
-            raise targets.TargetError(str(e)) from None
+            raise TargetError(str(e)) from None
         finally:
             _kill_strays(round_dir)
         try:
             job = results.read(out.log)[0]
         except results.ResultsError as e:
-            raise targets.TargetError(f"lava: lava-run left no usable job log ({e}); see {out.log}") from None
+            raise TargetError(f"lava: lava-run left no usable job log ({e}); see {out.log}") from None
         if not job.cases and not job.env:
-            raise targets.TargetError("lava: the job ran no test: " + (job.lava_error or f"see {out.log}"))
+            raise TargetError("lava: the job ran no test: " + (job.lava_error or f"see {out.log}"))
         if job.env:
             (res / "env.txt").write_text("".join(f"{k}={v}\n" for k, v in job.env.items()))
-        tr = importer.to_target(job, importer.Requirements([]), self.name)
+        tr = importer.to_target(job, importer.Requirements([]), self.name)  # ids: the engine's listing
         by_binary: dict[str, list] = {}
         for r in tr.results:
             by_binary.setdefault(r.binary, []).append(r)
@@ -156,10 +163,11 @@ class LavaTarget(targets.Target):
                                            else "0\n")
         if job.finished:
             (res / "round.done").write_text("")
-        console = "\n".join(line for lines in job.console.values() for line in lines)
+        # The guest's whole console (boot, kernel messages, tests): the incidents come from it.
+        console = "\n".join(job.target_lines)
         if job.lava_error:
             console += f"\nLAVA: {job.lava_error}"
-        return targets.RoundOutcome(res, console, out.timed_out, out.returncode)
+        return RoundOutcome(res, console, out.timed_out, out.returncode)
 
 
 def shutil_which(cmd: str) -> bool:
