@@ -154,6 +154,7 @@ def suite_overlay(binaries: list[pathlib.Path], probe: pathlib.Path | None, out:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as tar:
         def add(src: pathlib.Path, name: str, mode: int) -> None:
+            src = src.resolve()  # a build may link its binaries: the guest needs the files
             info = tar.gettarinfo(str(src), arcname=name)
             info.mode, info.uid, info.gid, info.uname, info.gname = mode, 0, 0, "root", "root"
             with open(src, "rb") as f:

@@ -20,6 +20,7 @@ import json
 import math
 import os
 import pathlib
+import re
 import signal
 
 from harness.lava import artifacts, dispatcher, importer, job as job_mod, results
@@ -150,17 +151,7 @@ class LavaTarget(KernelTarget):
         for r in tr.results:
             by_binary.setdefault(r.binary, []).append(r)
         for name, iid in ids.items():
-            got = [r for r in by_binary.get(name, []) if r.suite != "<binary>"]
-            broken = [r for r in by_binary.get(name, []) if r.suite == "<binary>"]
-            if not got and not broken:
-                continue            # never ran (the job ended first): the engine reschedules it
-            (res / f"{iid}.out").write_text("\n".join(job.console.get(name, [])) + "\n")
-            if broken and not got:
-                (res / f"{iid}.rc").write_text("127\n")
-                continue
-            (res / f"{iid}.json").write_text(_gtest_json(got))
-            (res / f"{iid}.rc").write_text("1\n" if any(r.status != "pass" and r.status != "skip" for r in got)
-                                           else "0\n")
+            self._binary_files(job, name, iid, by_binary.get(name, []), res)
         if job.finished:
             (res / "round.done").write_text("")
         # The guest's whole console (boot, kernel messages, tests): the incidents come from it.
@@ -168,6 +159,61 @@ class LavaTarget(KernelTarget):
         if job.lava_error:
             console += f"\nLAVA: {job.lava_error}"
         return RoundOutcome(res, console, out.timed_out, out.returncode)
+
+
+    @staticmethod
+    def _binary_files(job: results.LavaJob, name: str, iid: str, got: list, res: pathlib.Path) -> None:
+        """What the round script would have left for one binary: ID.out, ID.rc and, when
+        no test crashed, ID.json (a crash or hang goes the console's way, as on qemu:)."""
+        if not got:
+            return                  # never ran (the job ended first): the engine reschedules it
+        console = "\n".join(job.console.get(name, [])) + "\n"
+        if all(r.suite == "<binary>" for r in got):
+            why = job.crashes.get((name, "-"), "")
+            (res / f"{iid}.out").write_text(console)
+            (res / f"{iid}.rc").write_text(f"{_exit_status(why) or 127}\n")
+            return
+        crashed = [r for r in got if r.status in ("crash", "timeout")]
+        if not crashed:
+            (res / f"{iid}.out").write_text(console)
+            (res / f"{iid}.json").write_text(_gtest_json(got))
+            (res / f"{iid}.rc").write_text("1\n" if any(r.status not in ("pass", "skip") for r in got) else "0\n")
+            return
+        (res / f"{iid}.out").write_text(_transcript(got, crashed[-1]))
+        last = crashed[-1]
+        if last.status == "timeout":
+            (res / f"{iid}.timeout").write_text(f"{last.message} on the LAVA device\n")
+            (res / f"{iid}.rc").write_text("137\n")
+        else:
+            (res / f"{iid}.rc").write_text(f"{_exit_status(last.message) or 134}\n")
+
+
+def _exit_status(why: str) -> int | None:
+    m = re.search(r"exit status (\d+)", why or "")
+    return int(m.group(1)) if m else None
+
+
+_VERDICT = {"pass": "[       OK ]", "skip": "[  SKIPPED ]"}
+
+
+def _transcript(got: list, last) -> str:
+    """A gtest console for a binary that crashed or hung in the guest: every test with
+    its verdict, the one that died last (no verdict), then gtest's closing line, so
+    the engine records that test as crash/timeout exactly as it would on qemu:.
+    Earlier crashes (the runner carried on past them) are failures saying so."""
+    lines = ["[==========] Running tests from the LAVA job."]
+    for r in got:
+        if r is last:
+            continue
+        full = f"{r.suite}.{r.name}"
+        lines.append(f"[ RUN      ] {full}")
+        body = r.output or (r.message if r.status != "pass" else "")
+        lines += [ln for ln in body.splitlines()]
+        lines.append(f"{_VERDICT.get(r.status, '[  FAILED  ]')} {full} ({round(r.duration_s * 1000)} ms)")
+    lines.append(f"[ RUN      ] {last.suite}.{last.name}")
+    lines += last.output.splitlines()
+    lines.append(f"[==========] {len(got)} tests from 1 test suite ran. (0 ms total)")
+    return "\n".join(lines) + "\n"
 
 
 def shutil_which(cmd: str) -> bool:

@@ -384,11 +384,18 @@ def _processes_naming(path: pathlib.Path) -> list[str]:
     return found
 
 
-def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run, tmp_path):
+def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run, fake_build, tmp_path):
+    # The real sysv and mmap binaries, and fakes that pass, fail, skip and crash
+    # (linked, as a build may link them: the overlay must carry the files).
     static = builds.ensure("static", only=["conformance-sysv", "conformance-mmap"])
-    ctx = targets.Context(build_dir=static, cache_dir=cli.cache_dir(), work_dir=tmp_path / "work",
-                          run_id="lavae2e", preset_dirs={"static": static})
-    plan = engine.Plan(binaries=["conformance-sysv", "conformance-mmap"])
+    mixed = tmp_path / "build"
+    (mixed / "conformance").mkdir(parents=True)
+    for b in (static / "conformance" / "conformance-sysv", static / "conformance" / "conformance-mmap",
+              fake_build / "conformance" / "conformance-fake", fake_build / "conformance" / "conformance-crash"):
+        (mixed / "conformance" / b.name).symlink_to(b)
+    ctx = targets.Context(build_dir=mixed, cache_dir=cli.cache_dir(), work_dir=tmp_path / "work",
+                          run_id="lavae2e", preset_dirs={"static": mixed})
+    plan = engine.Plan(binaries=["conformance-sysv", "conformance-mmap", "conformance-fake", "conformance-crash"])
     lava_tmp = pathlib.Path("/var/lib/lava/dispatcher/tmp")
     before = set(lava_tmp.iterdir()) if lava_tmp.is_dir() else set()
     runs = cli.execute([f"lava:qemu:{KERNEL}", f"qemu:{KERNEL}"], ctx, plan, jobs=2)
@@ -400,6 +407,7 @@ def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run
     assert lava.environment["kernel_release"] == qemu.environment["kernel_release"]
     verdicts = {r.test_id: r.status for r in lava.results}
     assert len(verdicts) > 100
+    assert verdicts["conformance-crash:Fake.Crashes"] == "crash" and verdicts["conformance-fake:Fake.Fails"] == "fail"
     assert verdicts == {r.test_id: r.status for r in qemu.results}
     # Requirement ids: both from the same listing of the host build.
     assert {r.test_id: r.requirements for r in lava.results} == {r.test_id: r.requirements for r in qemu.results}
