@@ -2,7 +2,7 @@
 # shmconform on a LAVA device: every GoogleTest case of every conformance
 # binary becomes one LAVA test case (Lava-Test Test Definition 1.0 helpers).
 #
-#   run-suite.sh SUITE [SUITE_URL] [FILTER] [BINARY_TIMEOUT] [LABELS]
+#   run-suite.sh SUITE [SUITE_URL] [FILTER] [BINARY_TIMEOUT] [LABELS] [TEST_TIMEOUT]
 #
 # SUITE           directory holding bin/conformance-* (static binaries), e.g. the
 #                 job's overlay (/shmconform) or where SUITE_URL is unpacked
@@ -13,8 +13,10 @@
 # LABELS          optional KEY=VALUE words echoed into the log (the job writer
 #                 passes kernel=, device_type=, arch=) so a job log alone says
 #                 what ran where
+# TEST_TIMEOUT    seconds without a new test (a gtest RUN/OK/FAILED/SKIPPED
+#                 line) before the binary is killed as hung (default 300; 0: none)
 #
-# Only POSIX sh, awk, sed, sort, tr, tee, timeout and mount are used: busybox
+# Only POSIX sh, awk, grep, tee, sleep, setsid and mount are used: busybox
 # alone is enough (a ramdisk), a full root file system works the same way.
 #
 # Per binary: `lava-test-set start BINARY`, one `lava-test-case CASE --result
@@ -33,6 +35,7 @@ SUITE_URL=${2:-}
 FILTER=${3:-}
 BINARY_TIMEOUT=${4:-900}
 LABELS=${5:-}
+TEST_TIMEOUT=${6:-300}
 MAX_ROUNDS=8
 
 say() { echo "@@SHMCONFORM-$*"; }
@@ -69,12 +72,40 @@ prepare_guest() {
   grep -q ' /dev/shm ' /proc/mounts || mount -t tmpfs shm /dev/shm
 }
 
-# How the binaries are killed when they run too long: `timeout` when it works.
-if timeout 5 true 2>/dev/null; then
-  limit() { timeout "$BINARY_TIMEOUT" "$@"; }
-else
-  limit() { "$@"; }
-fi
+# A tick: a fifth of a second where sleep takes fractions (busybox, coreutils), else one.
+if sleep 0.2 2>/dev/null; then TICK=0.2 PER_SECOND=5; else TICK=1 PER_SECOND=1; fi
+command -v setsid >/dev/null 2>&1 && SETSID=setsid || SETSID=
+
+# run_watched ARGV...: run one binary, its output to $work/out and the console.
+# It is killed (with its process group) when no test started or ended for
+# TEST_TIMEOUT seconds, or after BINARY_TIMEOUT seconds. Sets rc, and hung to
+# why it was killed ("" when it was not).
+run_watched() {
+  rm -f "$work/rc" "$work/pid"
+  : > "$work/out"
+  { $SETSID sh -c 'echo $$ > "$0"; exec "$@"' "$work/pid" "$@" 2>&1; echo $? > "$work/rc"; } < /dev/null |
+    tee "$work/out" &
+  bg=$!
+  last=-1 idle=0 ticks=0 hung=
+  while [ ! -f "$work/rc" ]; do
+    sleep "$TICK"
+    ticks=$((ticks + 1)) idle=$((idle + 1))
+    n=$(grep -c -E '^\[ +(RUN|OK|FAILED|SKIPPED) +\]' "$work/out" 2>/dev/null)
+    [ "$n" = "$last" ] || { last=$n; idle=0; }
+    if [ "$TEST_TIMEOUT" -gt 0 ] && [ "$idle" -ge $((TEST_TIMEOUT * PER_SECOND)) ]; then
+      hung="hung: no test started or ended for $TEST_TIMEOUT s"
+    elif [ "$ticks" -ge $((BINARY_TIMEOUT * PER_SECOND)) ]; then
+      hung="hung: killed after $BINARY_TIMEOUT s"
+    fi
+    if [ -n "$hung" ]; then
+      p=$(cat "$work/pid" 2>/dev/null)
+      [ -n "$p" ] && { kill -9 -"$p" 2>/dev/null || kill -9 "$p" 2>/dev/null; }
+      break
+    fi
+  done
+  wait "$bg"
+  rc=$(cat "$work/rc" 2>/dev/null || echo 255)
+}
 
 # gtest console -> "STATUS SECONDS CASE NAME" per finished test (CASE: the
 # LAVA case name of the gtest NAME), "running 0 CASE NAME" for a test started
@@ -131,8 +162,7 @@ run_binary() {  # run_binary PATH FILTER
     filter=$pos
     [ -n "$neg" ] && filter="$pos-$neg"
     say "BEGIN $name round=$round filter=$filter"
-    { limit "$bin" --gtest_color=no "--gtest_filter=$filter" 2>&1; echo $? > "$work/rc"; } < /dev/null | tee "$work/out"
-    rc=$(cat "$work/rc" 2>/dev/null || echo 255)
+    run_watched "$bin" --gtest_color=no "--gtest_filter=$filter"
     say "END $name rc=$rc"
     verdicts "$work/out" > "$work/verdicts"
     completed=no running= running_case=
@@ -146,11 +176,7 @@ run_binary() {  # run_binary PATH FILTER
       esac
     done < "$work/verdicts"
     if [ -n "$running" ]; then
-      # rc 124/137: killed by timeout; above 128: a signal.
-      case "$rc" in
-        124|137|143) why="hung: killed after $BINARY_TIMEOUT s" ;;
-        *) why="the test binary died while this test ran: exit status $rc" ;;
-      esac
+      why=${hung:-"the test binary died while this test ran: exit status $rc"}
       say "CRASH $name $running $why"
       tc "$running_case" --result fail
       verdicts_seen=$((verdicts_seen + 1))

@@ -58,7 +58,8 @@ def cmd_job(args) -> int:
         opts = job_mod.JobOptions(kernel=args.kernel, device_type=args.device_type, arch=a.name,
                                   artifacts_url=args.artifacts_url, test_from=args.test_from,
                                   suite_url=args.suite_url, gtest_filter=args.filter or "",
-                                  binary_timeout=args.binary_timeout, memory_mb=args.memory,
+                                  binary_timeout=args.binary_timeout, test_timeout=args.test_timeout,
+                                  memory_mb=args.memory,
                                   kernel_args=args.kernel_args,
                                   busybox=pathlib.Path(args.busybox) if args.busybox else None)
         written = job_mod.write(opts, pathlib.Path(args.out), cache=cache, bins=bins, probe=probe)
@@ -142,6 +143,8 @@ def register(subparsers) -> None:
     j.add_argument("--suite-url", metavar="URL", help="with git: the suite .tar.gz the guest fetches (no overlay)")
     j.add_argument("--filter", metavar="GTEST_PATTERN", help="only tests matching (gtest filter syntax)")
     j.add_argument("--binary-timeout", type=int, default=900, metavar="S", help="per binary in the guest")
+    j.add_argument("--test-timeout", type=int, default=300, metavar="S",
+                   help="a binary with no test starting or ending for S seconds is killed as hung (0: never)")
     j.add_argument("--memory", type=int, default=1024, metavar="MB")
     j.add_argument("--kernel-args", default="", metavar="ARGS", help="extra kernel command line")
     j.add_argument("--busybox", metavar="FILE", help="static busybox for the ramdisk (default: the architecture's "

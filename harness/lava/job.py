@@ -41,6 +41,7 @@ class JobOptions:
     suite_url: str | None = None     # with git: a .tar.gz of bin/conformance-* instead of the overlay
     gtest_filter: str = ""
     binary_timeout: int = 900
+    test_timeout: int = 300          # seconds without a new test before a binary counts as hung
     job_timeout_min: int = 60
     memory_mb: int = 1024
     kernel_args: str = ""
@@ -78,7 +79,8 @@ def inline_definition() -> dict:
 
 def _test_action(opts: JobOptions, minutes: int, labels: str) -> dict:
     params = {"SUITE": artifacts.GUEST_SUITE, "FILTER": opts.gtest_filter,
-              "BINARY_TIMEOUT": str(opts.binary_timeout), "LABELS": labels}
+              "BINARY_TIMEOUT": str(opts.binary_timeout), "LABELS": labels,
+              "TEST_TIMEOUT": str(opts.test_timeout)}
     if "'" in opts.gtest_filter:
         raise ArtifactError("lava: a gtest filter with a quote cannot be passed to LAVA")
     if opts.test_from == "inline":

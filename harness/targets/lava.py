@@ -127,7 +127,8 @@ class LavaTarget(KernelTarget):
             opts = job_mod.JobOptions(kernel=self.kernel_arg, device_type=self.device_type, arch=self.lava_arch.name,
                                       job_timeout_min=max(10, math.ceil(timeout / 60)),
                                       kernel_args=self.ctx.kernel_args,
-                                      binary_timeout=max(60, int(min(i.total_timeout for i in invocations))))
+                                      binary_timeout=max(60, int(min(i.total_timeout for i in invocations))),
+                                      test_timeout=max(i.per_test_timeout for i in invocations))
             written = job_mod.write(opts, jdir, cache=self.ctx.cache_dir, bins=self.bins, probe=self.probe,
                                     filters=wanted)
             work = round_dir / "lava"
