@@ -146,7 +146,7 @@ def _result(job: results.LavaJob, c: results.LavaCase, binary: str, target: str,
     why = job.crashes.get((binary, full))
     if why and status == "fail":
         status = "timeout" if why.startswith("hung") else "crash"
-        message = why
+        message, output = why, job.crash_output.get((binary, full), "")
     if c.result == "unknown":
         message = "LAVA recorded the result 'unknown'"
     return model.TestResult(target, binary, suite, test, status, reqs.lookup(binary, full), float(duration or 0.0),

@@ -23,6 +23,8 @@ import re
 
 import yaml
 
+from harness import gtest
+
 try:
     _Loader = yaml.CSafeLoader
 except AttributeError:  # libyaml missing: the pure-Python loader reads the same
@@ -56,6 +58,8 @@ class LavaJob:
     console: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # binary -> its output lines
     target_lines: list[str] = dataclasses.field(default_factory=list)        # the guest's whole console
     crashes: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)  # (binary, test) -> why
+    crash_output: dict[tuple[str, str], str] = dataclasses.field(default_factory=dict)  # what it printed
+    round_start: dict[str, int] = dataclasses.field(default_factory=dict)  # binary -> its last round's first line
     lava_result: str = ""            # LAVA's verdict on the job (its "job" case): pass, fail
     lava_error: str = ""
     finished: bool | None = None     # the runner's last line was seen (None: no log to tell)
@@ -183,13 +187,16 @@ def _target_line(job: LavaJob, msg: str, current: str | None) -> str | None:
                 job.labels[key.strip()] = value.strip()
         elif word == "BEGIN":
             current = rest.split(" ", 1)[0]
-            job.console.setdefault(current, [])
+            job.round_start[current] = len(job.console.setdefault(current, []))
         elif word == "END":
             current = None
         elif word == "CRASH":
             binary, _, tail = rest.partition(" ")
             test, _, why = tail.partition(" ")
             job.crashes[(binary, test)] = why.strip()
+            # The output of the test that died: the end of that binary's last round.
+            lines = job.console.get(binary, [])[job.round_start.get(binary, 0):]
+            job.crash_output[(binary, test)] = gtest.parse_console("\n".join(lines)).running_output
         elif word == "FINISHED":
             job.finished = True
         return current
