@@ -419,3 +419,14 @@ def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run
     assert _processes_naming(tmp_path) == []
     assert list((tmp_path / "work").glob("*/round-*/lava/scratch-*")) == []
     assert (set(lava_tmp.iterdir()) if lava_tmp.is_dir() else set()) == before
+
+
+@pytest.mark.parametrize("spec, says", [
+    ("lava:qemu", "write lava:DEVICE_TYPE[/ARCH]:KERNEL"),
+    ("lava:beaglebone-black:linux-image-6.1.0-57-armmp", "a lab runs the others"),
+    ("lava:qemu/mips:vmlinuz", "unknown architecture 'mips'"),
+])
+def test_a_lava_target_spec_that_makes_no_sense_is_one_line(spec, says):
+    with pytest.raises(targets.TargetError) as e:
+        targets.parse(spec)
+    assert says in str(e.value) and "\n" not in str(e.value)
