@@ -27,7 +27,7 @@ test_packages=(
 # device-type templates come from lava-server, downloaded and unpacked into the
 # harness's cache by the harness itself, never installed.
 lava_packages=(
-  lava-dispatcher qemu-system-x86 qemu-system-arm busybox-static python3-jinja2 python3-yaml
+  lava-dispatcher qemu-system-x86 qemu-system-arm busybox-static cpio python3-jinja2 python3-yaml
 )
 
 case "$profile" in
@@ -52,6 +52,6 @@ fi
 echo "shmconform: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null || true  # one stale index must not stop the install
-# shellcheck disable=SC2086
 # Wait for another apt/dpkg run (a parallel job) instead of failing on its lock.
+# shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
