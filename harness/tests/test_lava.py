@@ -191,6 +191,9 @@ def test_import_of_two_jobs_on_different_kernels_is_one_matrix(tmp_path):
         assert "exit status 139" in by_id["conformance-crash:Fake.Crashes"].message
         assert by_id["conformance-fake:Fake.Passes"].duration_s == pytest.approx(0.001)
     assert "lava:qemu:linux-image-6.1.0-56-cloud-amd64" in (out / "summary.md").read_text()
+    jsonschema = pytest.importorskip("jsonschema", reason="python3-jsonschema is not installed")
+    schema = json.loads((ROOT / "reports" / "report.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(json.loads((out / "report.json").read_text()))
 
 
 def test_imported_runs_compare_and_merge_like_any_run(tmp_path, capsys):
