@@ -22,7 +22,7 @@ import threading
 import pytest
 import yaml
 
-from harness import builds, cli, engine, targets
+from harness import builds, cli, targets
 from harness.lava import dispatcher, names, results
 from harness.report import document
 
@@ -400,15 +400,13 @@ def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run
     for b in (static / "conformance" / "conformance-sysv", static / "conformance" / "conformance-mmap",
               fake_build / "conformance" / "conformance-fake", fake_build / "conformance" / "conformance-crash"):
         (mixed / "conformance" / b.name).symlink_to(b)
-    ctx = targets.Context(build_dir=mixed, cache_dir=cli.cache_dir(), work_dir=tmp_path / "work",
-                          run_id="lavae2e", preset_dirs={"static": mixed})
-    plan = engine.Plan(binaries=["conformance-sysv", "conformance-mmap", "conformance-fake", "conformance-crash"])
     lava_tmp = pathlib.Path("/var/lib/lava/dispatcher/tmp")
     before = set(lava_tmp.iterdir()) if lava_tmp.is_dir() else set()
-    runs = cli.execute([f"lava:qemu:{KERNEL}", f"qemu:{KERNEL}"], ctx, plan, jobs=2)
-    run = cli.model.Run(run_id="lavae2e", started="", targets=runs)
-    cli.write_run(run, tmp_path / "report", None)
-    lava, qemu = document.load(tmp_path / "report" / "report.json")[0].targets
+    # `shmconform run -t lava:qemu:K -t qemu:K`: one run, one report (exit 1: the fakes fail).
+    rc = cli.main(["run", "-t", f"lava:qemu:{KERNEL}", "-t", f"qemu:{KERNEL}", "--build-dir", str(mixed),
+                   "--preset-dir", f"static={mixed}", "--reports-dir", str(tmp_path / "runs"), "--no-build"])
+    assert rc == 1
+    lava, qemu = document.load(tmp_path / "runs" / "latest" / "report.json")[0].targets
     assert (lava.name, lava.kind, lava.status) == (f"lava:qemu:{KERNEL}", "lava", "ok"), lava.error
     assert qemu.status == "ok", qemu.error
     assert lava.environment["kernel_release"] == qemu.environment["kernel_release"]
@@ -420,7 +418,7 @@ def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run
     assert {r.test_id: r.requirements for r in lava.results} == {r.test_id: r.requirements for r in qemu.results}
     # Nothing left behind: no process, no LAVA scratch, nothing in /var/lib/lava.
     assert _processes_naming(tmp_path) == []
-    assert list((tmp_path / "work").glob("*/round-*/lava/scratch-*")) == []
+    assert list((tmp_path / "runs").glob("*/work/*/round-*/lava/scratch-*")) == []
     assert (set(lava_tmp.iterdir()) if lava_tmp.is_dir() else set()) == before
 
 
