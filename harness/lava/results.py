@@ -39,6 +39,10 @@ class ResultsError(Exception):
     """A file that is not LAVA results of a shmconform job; the message is one line."""
 
 
+class ForeignFile(ResultsError):
+    """Neither a job log nor results at all (in a directory: skipped, e.g. lava-run's result.yaml)."""
+
+
 @dataclasses.dataclass
 class LavaCase:
     test_set: str                    # the binary (conformance-sysv); "" when the case had no set
@@ -75,7 +79,7 @@ def _load_text(path: pathlib.Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ResultsError(f"{path}: not text: not a LAVA job log or results file") from None
+        raise ForeignFile(f"{path}: not text: not a LAVA job log or results file") from None
 
 
 def _log_line(line: str):
@@ -101,12 +105,16 @@ def _is_log_entry(obj) -> bool:
 def read(path: pathlib.Path) -> list[LavaJob]:
     """The jobs in one file or directory (ResultsError when it is not LAVA results)."""
     if path.is_dir():
+        # A job's directory (lava-run's output next to its log, a download of the API's
+        # files): what is neither a log nor results is skipped; a corrupt one is not.
         jobs: list[LavaJob] = []
-        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
-        if not files:
-            raise ResultsError(f"{path}: an empty directory")
-        for f in files:
-            jobs += read(f)
+        for f in sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")):
+            try:
+                jobs += read(f)
+            except ForeignFile:
+                continue
+        if not jobs:
+            raise ResultsError(f"{path}: no LAVA job log or results in this directory")
         return jobs
     text = _load_text(path)
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
@@ -118,7 +126,7 @@ def read(path: pathlib.Path) -> list[LavaJob]:
         try:
             data = yaml.load(text, Loader=_Loader)
         except yaml.YAMLError:
-            raise ResultsError(f"{path}: neither a LAVA job log nor LAVA results (not JSON or YAML)") from None
+            raise ForeignFile(f"{path}: neither a LAVA job log nor LAVA results (not JSON or YAML)") from None
     return [_read_structured(data, str(path))]
 
 
@@ -232,7 +240,7 @@ def _read_structured(data, source: str) -> LavaJob:
         for x in data:                                # a list of cases, or of pages
             items += x["results"] if isinstance(x, dict) and isinstance(x.get("results"), list) else [x]
     if items is None or not all(isinstance(x, dict) and "name" in x and "result" in x for x in items):
-        raise ResultsError(f"{source}: not LAVA results (expected a job log, /api/v0.2/jobs/ID/tests/, "
+        raise ForeignFile(f"{source}: not LAVA results (expected a job log, /api/v0.2/jobs/ID/tests/, "
                            f"/api/v0.2/jobs/ID/yaml/ or /api/v0.2/jobs/ID/)")
     job = LavaJob(source)
     ids = set()

@@ -431,3 +431,18 @@ def test_a_lava_target_spec_that_makes_no_sense_is_one_line(spec, says):
     with pytest.raises(targets.TargetError) as e:
         targets.parse(spec)
     assert says in str(e.value) and "\n" not in str(e.value)
+
+
+def test_import_of_a_job_directory_skips_what_is_not_results(tmp_path):
+    job_dir = tmp_path / "job-57"
+    job_dir.mkdir()
+    shutil.copy(LOG_57, job_dir / "job.log")
+    # What lava-run leaves next to the log: the job's verdict and its pipeline.
+    (job_dir / "result.yaml").write_text("case: job\ndefinition: lava\nresult: pass\n")
+    (job_dir / "description.yaml").write_text("compatibility: 4\npipeline: []\n")
+    rc, out = _import(tmp_path, job_dir)
+    assert rc == 0
+    run, _ = document.load(out / "report.json")
+    assert [t.name for t in run.targets] == [f"lava:qemu:{KERNEL}"] and len(run.targets[0].results) == 6
+    (job_dir / "job.log").unlink()
+    assert _import(tmp_path / "again", job_dir)[0] == 2
