@@ -7,7 +7,6 @@ Every user error is one line on stderr and exit 2.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import pathlib
 import shlex

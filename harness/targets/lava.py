@@ -10,9 +10,11 @@ target. The round's invocations become the overlay's filters file (which
 binaries, each with its gtest filter); the job log becomes, per binary, a
 GoogleTest JSON report, its console output and an exit status, which the
 engine reads as it reads any target's. The guest's runner already reruns a
-binary past a crash or hang (that test is a failure whose message says so), so
-a round normally gives every test its verdict. Stress and benchmark runs are
-not part of the LAVA test definition: they record no result on this target.
+binary past a crash or hang, so a round normally gives every test its verdict;
+a binary that crashed or hung is handed over as a gtest console transcript
+ending in the test that died, so the engine records crash/timeout as on qemu:.
+Stress and benchmark runs are not part of the LAVA test definition: they record
+no result on this target.
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import math
 import os
 import pathlib
 import re
+import shutil
 import signal
 
 from harness.lava import artifacts, dispatcher, importer, job as job_mod, results
@@ -80,8 +83,8 @@ class LavaTarget(KernelTarget):
             raise TargetError(f"lava: write {USAGE}, e.g. lava:qemu:linux-image-cloud-amd64")
         device_type, _, arch = device.partition("/")
         if device_type not in job_mod.DEVICE_TYPES:
-            raise TargetError(f"lava: lava-run here drives the device types {', '.join(job_mod.DEVICE_TYPES)}"
-                                      f", not '{device_type}' (a lab runs the others: shmconform lava job)")
+            raise TargetError(f"lava: lava-run here drives the device types {', '.join(job_mod.DEVICE_TYPES)}, "
+                              f"not '{device_type}' (a board runs in its lab: see ci/lava/README.md)")
         try:
             self.lava_arch = artifacts.arch(arch or "amd64")
         except ArtifactError as e:
@@ -96,7 +99,7 @@ class LavaTarget(KernelTarget):
         super().prepare(ctx)
         try:
             dispatcher.ensure_lava_run()
-            if not shutil_which(self.lava_arch.qemu):
+            if not shutil.which(self.lava_arch.qemu):
                 raise ArtifactError(f"lava: {self.lava_arch.qemu} is not installed (ci/bootstrap.sh lava)")
             # Fetch the kernel and build the ramdisk once, before the first round.
             artifacts.kernel(self.kernel_arg, self.lava_arch, ctx.cache_dir)
@@ -215,8 +218,3 @@ def _transcript(got: list, last) -> str:
     lines += last.output.splitlines()
     lines.append(f"[==========] {len(got)} tests from 1 test suite ran. (0 ms total)")
     return "\n".join(lines) + "\n"
-
-
-def shutil_which(cmd: str) -> bool:
-    import shutil  # noqa: PLC0415
-    return shutil.which(cmd) is not None

@@ -424,7 +424,7 @@ def test_lava_target_gives_the_qemu_targets_verdicts_on_the_same_kernel(lava_run
 
 @pytest.mark.parametrize("spec, says", [
     ("lava:qemu", "write lava:DEVICE_TYPE[/ARCH]:KERNEL"),
-    ("lava:beaglebone-black:linux-image-6.1.0-57-armmp", "a lab runs the others"),
+    ("lava:beaglebone-black:linux-image-6.1.0-57-armmp", "a board runs in its lab"),
     ("lava:qemu/mips:vmlinuz", "unknown architecture 'mips'"),
 ])
 def test_a_lava_target_spec_that_makes_no_sense_is_one_line(spec, says):
