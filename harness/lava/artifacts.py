@@ -91,6 +91,11 @@ def busybox(a: Arch, cache: pathlib.Path) -> pathlib.Path:
         if not kernels.BUSYBOX.is_file():
             raise ArtifactError("lava: /bin/busybox is missing (apt-get install busybox-static)")
         return kernels.BUSYBOX
+    # The kernels module's own foreign-architecture fetch, where it has one (a private
+    # package index: no dpkg --add-architecture needed).
+    fetch = getattr(kernels, "busybox_for", None)
+    if fetch is not None:
+        return fetch(a.name, cache, ArtifactError)
     out = cache / "lava" / f"busybox-{a.name}"
     if out.is_file():
         return out
