@@ -183,6 +183,7 @@ def suite_overlay(binaries: list[pathlib.Path], probe: pathlib.Path | None, out:
             info.size, info.mode = len(text), 0o644
             tar.addfile(info, io.BytesIO(text))
     tmp = out.with_name(f"{out.name}.tmp")
-    tmp.write_bytes(gzip.compress(buf.getvalue(), compresslevel=6))
+    # Level 1: 3x faster than 6 for ~10 % more bytes (written every round of the lava: target).
+    tmp.write_bytes(gzip.compress(buf.getvalue(), compresslevel=1))
     tmp.replace(out)
     return out
