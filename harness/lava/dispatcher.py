@@ -92,6 +92,13 @@ def render_device(cache: pathlib.Path, device_type: str, arch: str, memory_mb: i
     return out
 
 
+def _remove_scratch(work: pathlib.Path) -> None:
+    """LAVA removes its scratch at the end of a job; validation leaves its empty
+    directories, a killed job may leave everything."""
+    for scratch in work.glob("scratch-*"):
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
 def write_dispatcher(work: pathlib.Path) -> pathlib.Path:
     path = work / "dispatcher.yaml"
     # An absolute prefix: LAVA's per-job scratch becomes WORK/scratch-JOBID, not /var/lib/lava.
@@ -132,6 +139,8 @@ def validate(job: pathlib.Path, work: pathlib.Path, cache: pathlib.Path, device_
     except subprocess.TimeoutExpired:
         # It asks every http(s) URL of the job for its size: an unreachable server hangs it.
         return False, "lava-run --validate did not finish in 120 s (are the job's URLs reachable?)"
+    finally:
+        _remove_scratch(work)
     if r.returncode == 0:
         return True, ""
     text = (r.stdout + r.stderr).strip().splitlines()
@@ -152,7 +161,5 @@ def run(job: pathlib.Path, work: pathlib.Path, cache: pathlib.Path, device_type:
     with open(log, "wb") as stderr, open(work / f"lava-run-{job_id}.stdout", "wb") as stdout:
         rc, timed_out = supervise(command(job, device, disp, out, job_id, False), timeout=timeout, stop=stop,
                                   stdout=stdout, stderr=stderr)
-    # LAVA removes its scratch at the end of a job; a killed job may not have.
-    for scratch in work.glob("scratch-*"):
-        shutil.rmtree(scratch, ignore_errors=True)
+    _remove_scratch(work)
     return Outcome(rc, timed_out, out, log, round(time.monotonic() - t0, 3))

@@ -361,6 +361,7 @@ def test_every_job_the_writer_makes_passes_lava_run_validate(lava_run, fake_buil
         out = tmp_path / f"job{n}" if n < 2 else http_dir[0]
         assert cli.main(["lava", "job", "--out", str(out), "--validate", *extra]) == 0, extra
         assert "lava-run --validate" in capsys.readouterr().out
+        assert list(out.glob("validate/scratch-*")) == []   # LAVA's scratch does not outlive it
         job = yaml.safe_load((out / "job.yaml").read_text())
         assert job["metadata"]["shmconform.device_type"] == "qemu"
         assert job["actions"][-1]["test"]["definitions"][0]["name"] == "shmconform"
