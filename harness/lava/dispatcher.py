@@ -68,23 +68,25 @@ def templates(cache: pathlib.Path) -> pathlib.Path:
         return dest / "usr" / "share" / "lava-server" / "device-types"
 
 
-def device_dict(device_type: str, arch: str, memory_mb: int) -> str:
-    """A device dictionary for a QEMU device on this machine: TCG (its KVM does not
-    work here; a lab's own device dictionary decides that for its boards)."""
-    lines = [f"{{% extends '{device_type}.jinja2' %}}", f"{{% set arch = '{arch}' %}}", "{% set no_kvm = True %}",
+def device_dict(device_type: str, arch: str, memory_mb: int, kvm: bool = False) -> str:
+    """A device dictionary for a QEMU device on this machine: TCG unless kvm (KVM does
+    not work on every machine; a lab's own device dictionary decides for its devices)."""
+    lines = [f"{{% extends '{device_type}.jinja2' %}}", f"{{% set arch = '{arch}' %}}",
+             f"{{% set no_kvm = {not kvm} %}}",
              f"{{% set memory = {memory_mb} %}}", "{% set extra_options = ['-smp 2'] %}"]
     if arch == "arm64":
         lines += ["{% set cpu = 'max' %}", "{% set machine = 'virt' %}"]
     return "\n".join(lines) + "\n"
 
 
-def render_device(cache: pathlib.Path, device_type: str, arch: str, memory_mb: int, out: pathlib.Path) -> pathlib.Path:
+def render_device(cache: pathlib.Path, device_type: str, arch: str, memory_mb: int, out: pathlib.Path,
+                  kvm: bool = False) -> pathlib.Path:
     import jinja2  # noqa: PLC0415 - python3-jinja2, only for LAVA users
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates(cache))), autoescape=False,
                              trim_blocks=True)
     try:
-        text = env.from_string(device_dict(device_type, arch, memory_mb)).render()
+        text = env.from_string(device_dict(device_type, arch, memory_mb, kvm)).render()
     except jinja2.TemplateNotFound:
         raise ArtifactError(f"lava: lava-server has no device type '{device_type}'") from None
     yaml.safe_load(text)  # a template that renders garbage is our bug: fail loudly here
@@ -122,10 +124,10 @@ def command(job: pathlib.Path, device: pathlib.Path, dispatcher: pathlib.Path, o
 
 
 def prepare(work: pathlib.Path, cache: pathlib.Path, device_type: str, arch: str,
-            memory_mb: int) -> tuple[pathlib.Path, pathlib.Path]:
+            memory_mb: int, kvm: bool = False) -> tuple[pathlib.Path, pathlib.Path]:
     ensure_lava_run()
     work.mkdir(parents=True, exist_ok=True)
-    device = render_device(cache, device_type, arch, memory_mb, work / f"device-{device_type}-{arch}.yaml")
+    device = render_device(cache, device_type, arch, memory_mb, work / f"device-{device_type}-{arch}.yaml", kvm)
     return device, write_dispatcher(work)
 
 
@@ -149,10 +151,11 @@ def validate(job: pathlib.Path, work: pathlib.Path, cache: pathlib.Path, device_
 
 
 def run(job: pathlib.Path, work: pathlib.Path, cache: pathlib.Path, device_type: str, arch: str, *,
-        timeout: float, stop: threading.Event, supervise, job_id: int = 1, memory_mb: int = 1024) -> Outcome:
+        timeout: float, stop: threading.Event, supervise, job_id: int = 1, memory_mb: int = 1024,
+        kvm: bool = False) -> Outcome:
     """Run the job to completion with lava-run; supervise is the harness's process
     supervisor (own process group, killed on timeout or stop)."""
-    device, disp = prepare(work, cache, device_type, arch, memory_mb)
+    device, disp = prepare(work, cache, device_type, arch, memory_mb, kvm)
     out = work / f"output-{job_id}"
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.monotonic()

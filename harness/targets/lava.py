@@ -109,6 +109,9 @@ class LavaTarget(KernelTarget):
             raise TargetError(str(e)) from None
         self.probe = probe_binary(ctx, self.arch)
         self.bins = self.binaries_dir(ctx)
+        # KVM only when asked for (--accel kvm) and native: a broken KVM hangs QEMU.
+        self.kvm = ctx.accel == "kvm" and self.lava_arch.name == "amd64" and os.uname().machine == "x86_64"
+        self.virtualization = self.virtualization.replace("TCG", "KVM" if self.kvm else "TCG")
 
     def run_round(self, invocations, round_dir, timeout):
         res = round_dir / "results"
@@ -137,7 +140,7 @@ class LavaTarget(KernelTarget):
             work = round_dir / "lava"
             out = dispatcher.run(written.job, work, self.ctx.cache_dir, self.device_type, self.lava_arch.name,
                                  timeout=timeout, stop=self.ctx.stop, supervise=supervise,
-                                 job_id=self.job_id)
+                                 job_id=self.job_id, kvm=self.kvm)
         except ArtifactError as e:
             raise TargetError(str(e)) from None
         finally:

@@ -448,3 +448,14 @@ def test_import_of_a_job_directory_skips_what_is_not_results(tmp_path):
     assert [t.name for t in run.targets] == [f"lava:qemu:{KERNEL}"] and len(run.targets[0].results) == 6
     (job_dir / "job.log").unlink()
     assert _import(tmp_path / "again", job_dir)[0] == 2
+
+
+def test_the_local_qemu_device_is_tcg_unless_kvm_is_asked_for(lava_run, tmp_path):
+    cache = cli.cache_dir()
+    tcg = yaml.safe_load(dispatcher.render_device(cache, "qemu", "amd64", 1024, tmp_path / "tcg.yaml").read_text())
+    kvm = yaml.safe_load(dispatcher.render_device(cache, "qemu", "amd64", 1024, tmp_path / "kvm.yaml",
+                                                  kvm=True).read_text())
+    options = [o for d in (tcg, kvm) for o in [d["actions"]["boot"]["methods"]["qemu"]["parameters"]["options"]]]
+    assert "-enable-kvm" not in options[0] and "-enable-kvm" in options[1]
+    assert all("-m 1024" in o for o in options)
+    assert tcg["actions"]["boot"]["methods"]["qemu"]["parameters"]["extra"] == ["-smp 2"]
