@@ -15,7 +15,11 @@ For every invocation the script writes into $R:
   ID.leftovers suite IPC objects it left behind (removed)
 and once: env.txt, before/after snapshots, round.done.
 Before each invocation it writes "shmconform: begin ID" into the kernel log
-(/dev/kmsg, when writable), so a warning in the log can be tied to it.
+(/dev/kmsg, when writable), so a warning in the log can be tied to it. On a
+target that owns its kernel (stop_on_taint: UML, QEMU) it also exports
+SHMCONFORM_KMSG=$KMSG, and the binaries mark each test's start there
+("shmconform: test Suite.Name", support/include/shmconform/kernel_log_marker.h),
+which names the exact test at a warning; a host's log is never flooded so.
 """
 from __future__ import annotations
 
@@ -55,6 +59,8 @@ emit() { :; }
 halt_target() { :; }
 kernel_log() { dmesg 2>/dev/null; }
 __PROLOGUE__
+# Only a kernel of the target's own takes a line per test (see the docstring).
+if [ "$STOP_ON_TAINT" = 1 ] && [ -w "$KMSG" ]; then export SHMCONFORM_KMSG="$KMSG"; else unset SHMCONFORM_KMSG; fi
 pid=
 trap '[ -n "$pid" ] && kill -9 -$pid 2>/dev/null; exit 143' TERM INT HUP
 
@@ -180,6 +186,8 @@ def _quote(arg: str) -> str:
 
 def render(invocations: list[Invocation], *, results: str, probe: str, run_id: str, scratch: str,
            prefix: str = "", prologue: str = "", stop_on_taint: bool = False) -> str:
+    """stop_on_taint: the target owns its kernel (a VM): the round stops at a taint
+    change (the rest run in a fresh boot) and binaries mark each test in its log."""
     lines = []
     for inv in invocations:
         argv = " ".join(_quote(a) for a in inv.argv)

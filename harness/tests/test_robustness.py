@@ -185,21 +185,26 @@ def test_sigterm_stops_cleanly_and_keeps_results(fake_build, tmp_path):
 class StandInKernelTarget(targets.local.LocalTarget):
     """The local target with a stand-in kernel: its taint value and kernel log are
     files of the round (a fresh "boot" each round), and it stops on taint as VMs do."""
+    own_kernel = True   # False: the stand-in plays the host's kernel (local, ns, ssh)
 
     def run_round(self, invocations, round_dir, timeout):
         kernel = round_dir / "kernel"
         kernel.mkdir(parents=True)
         (kernel / "tainted").write_text("0\n")
         (kernel / "kmsg").write_text("[0.0] stand-in kernel booted\n")
-        self.prologue = (f"TAINTED={kernel}/tainted; KMSG={kernel}/kmsg; STOP_ON_TAINT=1\n"
+        self.prologue = (f"TAINTED={kernel}/tainted; KMSG={kernel}/kmsg; STOP_ON_TAINT={int(self.own_kernel)}\n"
                          f"kernel_log() {{ cat {kernel}/kmsg; }}\nexport SHMCONFORM_FAKE_KERNEL={kernel}")
         return super().run_round(invocations, round_dir, timeout)
 
 
-def stand_in(build, tmp_path, **plan_kw):
+class StandInHostKernelTarget(StandInKernelTarget):
+    own_kernel = False
+
+
+def stand_in(build, tmp_path, target_class=StandInKernelTarget, **plan_kw):
     ctx = targets.Context(build_dir=build, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work",
                           run_id=f"k{os.getpid()}")
-    return engine.run_target(StandInKernelTarget("stand-in"), ctx, engine.Plan(per_test_timeout=10, **plan_kw))
+    return engine.run_target(target_class("stand-in"), ctx, engine.Plan(per_test_timeout=10, **plan_kw))
 
 
 def test_a_kernel_warning_in_a_binary_names_the_test_decodes_the_taint_and_reruns_the_rest(fake_build, tmp_path):
@@ -221,6 +226,26 @@ def test_a_kernel_warning_in_a_binary_names_the_test_decodes_the_taint_and_rerun
     assert (tmp_path / "work" / "stand-in" / "round-2" / "results" / "r2-conformance-u-fake.rc").exists()
     assert not (tmp_path / "work" / "stand-in" / "round-1" / "results" / "r1-conformance-u-fake.out").exists()
     assert cli_run_failed(run)
+
+
+def test_binaries_mark_each_test_in_a_kernel_the_target_owns(fake_build, tmp_path):
+    """SHMCONFORM_KMSG is exported where the target owns the kernel: each test's start is in its log."""
+    stand_in(fake_build, tmp_path, binaries=["conformance-fake"])
+    klog = (tmp_path / "work" / "stand-in" / "round-1" / "kernel" / "kmsg").read_text()
+    assert [ln for ln in klog.splitlines() if "shmconform:" in ln] == [
+        "<5>shmconform: begin r1-conformance-fake", "<5>shmconform: test Fake.Passes",
+        "<5>shmconform: test Fake.Fails", "<5>shmconform: test Fake.Skips"]
+
+
+def test_a_host_kernel_gets_no_per_test_lines_and_the_watchdog_names_the_test(fake_build, tmp_path):
+    """On the host's kernel (local, ns, ssh) the binaries must not flood its log: only the
+    invocation's marker is written, and the incident names the test as the watchdog saw it."""
+    run = stand_in(fake_build, tmp_path, StandInHostKernelTarget, binaries=["conformance-taint"])
+    klog = (tmp_path / "work" / "stand-in" / "round-1" / "kernel" / "kmsg").read_text()
+    assert "shmconform: begin r1-conformance-taint" in klog and "shmconform: test" not in klog
+    [warn] = [r for r in run.results if r.suite == "Harness" and r.name == "KernelNotTainted"]
+    assert warn.status == "fail" and "W (kernel issued warning)" in warn.message
+    assert "(kernel log)" not in warn.message and "watchdog noticed it" in warn.message, warn.message
 
 
 def test_a_kernel_warning_during_stress_fails_the_scenario_and_the_rest_run_in_a_fresh_boot(fake_build, tmp_path):

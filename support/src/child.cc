@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -31,6 +32,8 @@ struct Record {
   char text[232];
 };
 static_assert(sizeof(Record) <= PIPE_BUF);
+// The longest report text a Record carries.
+constexpr size_t kReportChars = sizeof(Record::text) - 1;
 
 int g_report_fd = -1;
 alignas(16) char g_alt_stack[64 * 1024];
@@ -124,6 +127,76 @@ void ChildCheckEqFailed(const char* file, int line, const char* actual_text, con
   text.Append(", got ").AppendDecimal(actual);
   ChildCheckReport(text.c_str());
 }
+
+namespace child_check {
+namespace {
+
+void AppendHex(AsyncSafeText& text, unsigned long long value) {
+  char digits[19] = "0x";
+  int n = 2;
+  int shift = 60;
+  while (shift > 0 && (value >> shift & 0xf) == 0) shift -= 4;
+  for (; shift >= 0; shift -= 4) digits[n++] = "0123456789abcdef"[value >> shift & 0xf];
+  digits[n] = '\0';
+  text.Append(digits);
+}
+
+void AppendValue(AsyncSafeText& text, const Value& value) {
+  switch (value.kind) {
+    case Value::Kind::kSigned:
+      text.AppendDecimal(static_cast<long long>(value.bits));
+      break;
+    case Value::Kind::kUnsigned:
+      text.AppendUnsigned(value.bits);
+      break;
+    case Value::Kind::kChar:
+      // 's' when printable, else its code: a NUL byte reads 0, not ''.
+      if (value.bits >= 0x20 && value.bits < 0x7f && value.bits != '\'' && value.bits != '\\') {
+        const char quoted[] = {'\'', static_cast<char>(value.bits), '\'', '\0'};
+        text.Append(quoted);
+      } else {
+        text.AppendUnsigned(value.bits);
+      }
+      break;
+    case Value::Kind::kBool:
+      text.Append(value.bits ? "true" : "false");
+      break;
+    case Value::Kind::kPointer:
+      AppendHex(text, value.bits);
+      break;
+    case Value::Kind::kNone:
+      break;
+  }
+}
+
+}  // namespace
+
+void ComparisonFailed(const char* file, int line, const char* what, const Comparison& comparison) {
+  if (comparison.left.kind == Value::Kind::kNone || comparison.right.kind == Value::Kind::kNone)
+    ChildCheckFailed(file, line, what);
+  AsyncSafeText values(": ");
+  AppendValue(values, comparison.left);
+  values.Append(" ").Append(comparison.op).Append(" ");
+  AppendValue(values, comparison.right);
+  values.Append(" is false");
+  // The report holds kReportChars: a long expression is shortened so that
+  // the values, which say what went wrong, always arrive.
+  AsyncSafeText text = CheckLocation(file, line);
+  const size_t room = kReportChars - std::min(kReportChars, text.size() + values.size());
+  if (strlen(what) <= room) {
+    text.Append(what);
+  } else if (room > 3) {
+    char clipped[AsyncSafeText::kCapacity];
+    const size_t keep = std::min(room - 3, sizeof clipped - 1);
+    memcpy(clipped, what, keep);
+    clipped[keep] = '\0';
+    text.Append(clipped).Append("...");
+  }
+  text.Append(values.c_str());
+  ChildCheckReport(text.c_str());
+}
+
+}  // namespace child_check
 
 ChildOutcome WaitForChild(pid_t pid, int report_fd) {
   ChildOutcome outcome;

@@ -15,8 +15,9 @@
  *               and sets taint bit 9 (W) under the same guard, or, where the harness's
  *               tests name a stand-in kernel ($SHMCONFORM_FAKE_KERNEL=DIR), in DIR/kmsg
  *               and DIR/tainted instead
- * Where it may write a kernel log (guarded VM, stand-in), it marks each test's start there as
- * "shmconform: test NAME", the optional per-test marker the harness reads.
+ * Like the suite's gtest main (support/src/main.cc), it marks each test's start as
+ * "shmconform: test NAME" in the log $SHMCONFORM_KMSG names, only when set, and only where it
+ * may write a kernel log at all (guarded VM, stand-in).
  * Never harmful on the host: panic/taint need the guard on /proc/cmdline. */
 #include <fcntl.h>
 #include <signal.h>
@@ -67,6 +68,7 @@ static void record(const char *full, const char *result, const char *failure) {
 
 static int shm_listing; /* --shmconform_list */
 static char kmsg_path[512]; /* where a kernel log takes lines ("" when the fake must not touch it) */
+static const char *marker_path; /* $SHMCONFORM_KMSG: where each test's start is marked (NULL: nowhere) */
 
 static int write_file(const char *path, const char *text) {
   int fd = open(path, O_WRONLY | O_APPEND);
@@ -91,10 +93,10 @@ static void run_test(const char *full, const char *reqs, int line, int (*body)(v
     first_case = 0;
     return;
   }
-  if (kmsg_path[0]) { /* the optional per-test kernel-log marker the harness reads */
+  if (marker_path) { /* the optional per-test kernel-log marker the harness reads */
     char line[256];
     snprintf(line, sizeof line, "<5>shmconform: test %s\n", full);
-    write_file(kmsg_path, line);
+    write_file(marker_path, line);
   }
   printf("[ RUN      ] %s\n", full);
   fflush(stdout);
@@ -171,6 +173,8 @@ int main(int argc, char **argv) {
     snprintf(kmsg_path, sizeof kmsg_path, "%s/kmsg", getenv("SHMCONFORM_FAKE_KERNEL"));
   else if (guarded())
     snprintf(kmsg_path, sizeof kmsg_path, "/dev/kmsg");
+  if (kmsg_path[0] && getenv("SHMCONFORM_KMSG") && getenv("SHMCONFORM_KMSG")[0])
+    marker_path = getenv("SHMCONFORM_KMSG");
   if (shm_listing && strcmp(me, "listhang") == 0) {
     for (;;) pause();
   }

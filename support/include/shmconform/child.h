@@ -13,6 +13,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 #include <gmock/gmock.h>
 
@@ -93,6 +94,129 @@ void InstallChildRecorder(int report_fd);
 [[noreturn]] void ChildCheckEqFailed(const char* file, int line, const char* actual_text, const char* expected_text,
                                      long long actual, long long expected);
 
+// CHILD_CHECK(cond) takes `cond` apart: `Decomposer{} <= a == b` parses as
+// `(Decomposer{} <= a) == b`, so the left operand is captured (an Operand) and
+// its comparison operators record both values (a Comparison). A top-level
+// && or || (or ?:) binds more loosely than ==, so such a condition is evaluated
+// by the built-in operator, short-circuit intact, and reported as text only.
+namespace child_check {
+
+// An operand's value as a failure report prints it; kNone: not printable
+// (a class, a floating-point number, an integer wider than 64 bits).
+struct Value {
+  enum class Kind : unsigned char { kNone, kSigned, kUnsigned, kChar, kBool, kPointer };
+  Kind kind = Kind::kNone;
+  unsigned long long bits = 0;
+};
+
+template <class T>
+Value ValueOf(const T& value) {
+  using Plain = std::remove_cv_t<T>;
+  if constexpr (std::is_enum_v<Plain>) {
+    return ValueOf(static_cast<std::underlying_type_t<Plain>>(value));
+  } else if constexpr (std::is_same_v<Plain, bool>) {
+    return {Value::Kind::kBool, value ? 1ull : 0ull};
+  } else if constexpr (std::is_same_v<Plain, char>) {
+    return {Value::Kind::kChar, static_cast<unsigned char>(value)};
+  } else if constexpr (std::is_integral_v<Plain> && sizeof(Plain) <= sizeof(long long)) {
+    if constexpr (std::is_signed_v<Plain>) {
+      return {Value::Kind::kSigned, static_cast<unsigned long long>(static_cast<long long>(value))};
+    } else {
+      return {Value::Kind::kUnsigned, static_cast<unsigned long long>(value)};
+    }
+  } else if constexpr (std::is_pointer_v<Plain>) {
+    return {Value::Kind::kPointer, reinterpret_cast<std::uintptr_t>(value)};
+  } else if constexpr (std::is_null_pointer_v<Plain>) {
+    return {Value::Kind::kPointer, 0};
+  } else {
+    return {};
+  }
+}
+
+// A comparison's outcome with both values and the operator.
+struct Comparison {
+  bool holds;
+  Value left;
+  const char* op;
+  Value right;
+  explicit operator bool() const { return holds; }
+};
+
+// A scalar is taken by value: read once (even if volatile), and a constexpr
+// local used in a lambda without capture stays usable (binding a reference
+// would odr-use it). Anything else is taken by reference: it lives until the
+// end of the full expression, which is as long as the check needs it.
+template <class T>
+inline constexpr bool kByValue = std::is_scalar_v<T>;
+
+// The captured left operand.
+template <class T>
+class Operand {
+ public:
+  explicit Operand(const T& value) : value_(value) {}
+  explicit operator bool() const { return static_cast<bool>(value_); }
+
+// Each comparison is the one the condition wrote, with the usual arithmetic
+// conversions; a mixed-sign warning here could not point at the check that
+// caused it, so it is silenced.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#define SHMCONFORM_CHILD_CHECK_OPERATOR(op)                                     \
+  template <class U>                                                           \
+    requires kByValue<U>                                                       \
+  Comparison operator op(U right) const {                                      \
+    return {static_cast<bool>(value_ op right), ValueOf(value_), #op, ValueOf(right)}; \
+  }                                                                            \
+  template <class U>                                                           \
+    requires(!kByValue<U>)                                                     \
+  Comparison operator op(const U& right) const {                               \
+    return {static_cast<bool>(value_ op right), ValueOf(value_), #op, ValueOf(right)}; \
+  }
+  SHMCONFORM_CHILD_CHECK_OPERATOR(==)
+  SHMCONFORM_CHILD_CHECK_OPERATOR(!=)
+  SHMCONFORM_CHILD_CHECK_OPERATOR(<)
+  SHMCONFORM_CHILD_CHECK_OPERATOR(<=)
+  SHMCONFORM_CHILD_CHECK_OPERATOR(>)
+  SHMCONFORM_CHILD_CHECK_OPERATOR(>=)
+#undef SHMCONFORM_CHILD_CHECK_OPERATOR
+#pragma GCC diagnostic pop
+
+ private:
+  std::conditional_t<kByValue<T>, T, const T&> value_;
+};
+
+struct Decomposer {};
+
+template <class T>
+  requires kByValue<T>
+Operand<T> operator<=(Decomposer, T value) {
+  return Operand<T>(value);
+}
+template <class T>
+  requires(!kByValue<T>)
+Operand<T> operator<=(Decomposer, const T& value) {
+  return Operand<T>(value);
+}
+
+// "file:line: ds.shm_nattch == 2: 1 == 2 is false"; the expression alone
+// when a value cannot be printed.
+[[noreturn]] void ComparisonFailed(const char* file, int line, const char* what, const Comparison& comparison);
+
+inline void Verify(const Comparison& comparison, const char* file, int line, const char* what) {
+  if (!comparison) ComparisonFailed(file, line, what, comparison);
+}
+// A single operand (CHILD_CHECK(ok)), or a condition joined by && or ||:
+// the expression is the report.
+template <class T>
+void Verify(const Operand<T>& operand, const char* file, int line, const char* what) {
+  if (!operand) ChildCheckFailed(file, line, what);
+}
+inline void Verify(bool holds, const char* file, int line, const char* what) {
+  if (!holds) ChildCheckFailed(file, line, what);
+}
+
+}  // namespace child_check
+
 // Matchers on a ChildOutcome.
 ::testing::Matcher<const ChildOutcome&> ExitedWithCode(int code);
 ::testing::Matcher<const ChildOutcome&> KilledBySignal(int signal);
@@ -103,11 +227,17 @@ void InstallChildRecorder(int report_fd);
 }  // namespace shmconform
 
 // Check a condition in a forked child; on failure the child exits and the
-// parent's outcome carries "file:line: condition". Prefer the checks below,
-// which say what was expected and what came.
-#define CHILD_CHECK(cond)                                                  \
-  do {                                                                     \
-    if (!(cond)) ::shmconform::ChildCheckFailed(__FILE__, __LINE__, #cond); \
+// parent's outcome carries "file:line: condition", with the operands' values
+// when the condition is one comparison of integers, enums, bools or pointers:
+// "file:line: st.shm_nattch == 2: 1 == 2 is false". A condition joined by
+// && or || is reported as its text only. (The missing parentheses around
+// `cond` are what lets it be taken apart: see child_check above.)
+#define CHILD_CHECK(cond)                                                                             \
+  do {                                                                                                \
+    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wparentheses\"")                \
+        ::shmconform::child_check::Verify(::shmconform::child_check::Decomposer{} <= cond, __FILE__,   \
+                                          __LINE__, #cond);                                           \
+    _Pragma("GCC diagnostic pop")                                                                     \
   } while (0)
 
 // Check that two integers are equal: "actual == expected: expected 3, got 4".
