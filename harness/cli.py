@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 
-from harness import catalog, engine, gtest, model, targets
+from harness import catalog, engine, gtest, model, proof, targets
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ["local", "uml"]
@@ -300,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["requirements", "targets", "tests"])
     lst.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
     lst.set_defaults(func=cmd_list)
+    proof.register(sub)
     try:
         from harness.report import cli as report_cli  # noqa: PLC0415 - present once the reports branch lands
         report_cli.register(sub)
@@ -320,7 +321,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, catalog.CatalogError, targets.TargetError, _ReportError) as e:
+    except (UsageError, catalog.CatalogError, targets.TargetError, proof.ProofError, _ReportError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
