@@ -94,6 +94,8 @@ int shmctl(int id, int cmd, struct shmid_ds* buf) {
 // inherited address back instead of a new attachment.
 // attach-not-zeroed: a new attachment shows bytes nobody stored.
 void* shmat(int id, const void* addr, int flg) {
+  // attach-moves-brk: attaching moves the program break.
+  if (Mutant("attach-moves-brk")) (void)sbrk(static_cast<intptr_t>(sysconf(_SC_PAGESIZE)));
   if (Mutant("attach-readonly")) flg |= SHM_RDONLY;
   if (Mutant("attach-rdonly-ignored")) flg &= ~SHM_RDONLY;
   if (Mutant("attach-exec-ignored")) flg &= ~SHM_EXEC;
@@ -189,6 +191,41 @@ void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset)
   if (Mutant("anon-not-zeroed") && p != MAP_FAILED && (flags & MAP_ANONYMOUS) && (prot & PROT_WRITE))
     std::memset(p, 0x5a, length);
   return p;
+}
+
+// mremap-dontunmap-ignored: MREMAP_DONTUNMAP moves the pages and unmaps the old range like a plain move.
+void* mremap(void* old_address, size_t old_size, size_t new_size, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  void* new_address = va_arg(ap, void*);
+  va_end(ap);
+  if (Mutant("mremap-dontunmap-ignored")) flags &= ~MREMAP_DONTUNMAP;
+  return Real<void* (*)(void*, size_t, size_t, int, ...)>("mremap")(old_address, old_size, new_size, flags,
+                                                                    new_address);
+}
+
+// ns-kept-alive: opening an IPC namespace file leaks a second descriptor, so the namespace
+// (and every segment in it) outlives its last user.
+static int OpenKeepingNamespaces(const char* symbol, const char* path, int flags, mode_t mode) {
+  const int fd = Real<int (*)(const char*, int, ...)>(symbol)(path, flags, mode);
+  if (fd >= 0 && Mutant("ns-kept-alive") && std::strstr(path, "/ns/ipc")) (void)dup(fd);
+  return fd;
+}
+
+int open(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+  va_end(ap);
+  return OpenKeepingNamespaces("open", path, flags, mode);
+}
+
+int open64(const char* path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  const mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+  va_end(ap);
+  return OpenKeepingNamespaces("open64", path, flags, mode);
 }
 
 // dontneed-zeroes-shared: MADV_DONTNEED discards the data of shared mappings too.
