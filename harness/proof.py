@@ -39,12 +39,12 @@ import subprocess
 import tempfile
 import tomllib
 
-from harness import catalog, gtest
+from harness import catalog, gtest, proof_uml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROOF_DIR = ROOT / "conformance" / "proofs"
 # What a breaker does to the behaviour, strongest first.
-KINDS = ("mutant", "fake-success", "wrong-errno", "no-op", "wrong-value", "refusal")
+KINDS = ("kernel", "mutant", "fake-success", "wrong-errno", "no-op", "wrong-value", "refusal")
 RUN_TIMEOUT_S = 60
 # The system calls discovery watches and may break.
 TRACED = ("shmget", "shmat", "shmdt", "shmctl", "mmap", "munmap", "mprotect", "mremap", "madvise", "msync",
@@ -120,6 +120,7 @@ class Unproven:
 
 _STRACE_RE = re.compile(r"^strace:([a-z0-9_]+):(retval=-?\d+|error=E[A-Z0-9]+)(?::when=(\d+)(\+?))?$")
 _MUTANT_RE = re.compile(r"^mutant:([a-z0-9-]+)$")
+_UML_RE = re.compile(r"^uml:([a-z0-9-]+)$")
 
 
 def breaker_command(breaker: str, shim: pathlib.Path) -> tuple[list[str], dict[str, str]]:
@@ -133,7 +134,13 @@ def breaker_command(breaker: str, shim: pathlib.Path) -> tuple[list[str], dict[s
     m = _MUTANT_RE.match(breaker)
     if m:
         return [], {"LD_PRELOAD": str(shim), "SHMCONFORM_MUTANT": m.group(1)}
-    raise ProofError(f"breaker '{breaker}' is not strace:CALL:retval=N|error=ENAME[:when=N] or mutant:NAME")
+    m = _UML_RE.match(breaker)
+    if m:
+        if not proof_uml.patch_path(m.group(1)).is_file():
+            raise ProofError(f"breaker '{breaker}': no kernel patch {proof_uml.patch_path(m.group(1))}")
+        return [], {}  # not a command prefix: check() boots a patched kernel
+    raise ProofError(f"breaker '{breaker}' is not strace:CALL:retval=N|error=ENAME[:when=N], mutant:NAME "
+                     "or uml:PATCH")
 
 
 # --- loading the declarations -----------------------------------------------
@@ -199,6 +206,7 @@ class Context:
     build_dir: pathlib.Path
     work_dir: pathlib.Path
     proof_dir: pathlib.Path = PROOF_DIR
+    uml: bool = False  # run uml:PATCH proofs (builds the kernel once, minutes)
 
     @property
     def shim(self) -> pathlib.Path:
@@ -287,11 +295,52 @@ class Verdict:
     proof: Proof
     ok: bool
     detail: str
+    skipped: bool = False  # not run (a uml: proof without --uml): neither proves nor fails
+
+
+def _judge(proof: Proof, names: list[str], cases: dict[str, gtest.Case], binary: str) -> str | None:
+    """None when one of `names` failed with the expected message, else what happened."""
+    failed = [c for n in names if (c := cases.get(n)) and c.status == "fail"]
+    if any(re.search(proof.expect, c.message) for c in failed):
+        return None
+    if failed:
+        return (f"{binary}: failed, but no message matches /{proof.expect}/: "
+                + " | ".join(c.message.strip()[:300] for c in failed[:2]))
+    return f"{binary}: every test still passes or skips: {', '.join(names)}"
+
+
+def check_uml(ctx: Context, suite: Suite, proof: Proof) -> Verdict:
+    """A uml: proof: the tests pass on Debian's UML kernel and fail on the patched one."""
+    if not ctx.uml:
+        return Verdict(proof, False, "not run: uml proofs run with ./shmconform proof --uml", skipped=True)
+    name = _UML_RE.match(proof.breaker).group(1)
+    try:
+        kernel = proof_uml.build(name)
+    except proof_uml.UmlError as e:
+        return Verdict(proof, False, str(e))
+    notes = []
+    for binary, names in suite.tests.get(proof.requirement, {}).items():
+        stock, why = proof_uml.run(proof_uml.STOCK_KERNEL, suite.paths[binary], ":".join(names), ctx.work_dir)
+        passing = [n for n in names if stock and stock.get(n) and stock[n].status == "pass"]
+        if not passing:
+            notes.append(f"{binary}: no test passes on {proof_uml.STOCK_KERNEL} {why}".strip())
+            continue
+        broken, why = proof_uml.run(kernel, suite.paths[binary], ":".join(passing), ctx.work_dir)
+        if broken is None:
+            notes.append(f"{binary}: {why}")
+            continue
+        missed = _judge(proof, passing, broken, binary)
+        if missed is None:
+            return Verdict(proof, True, "")
+        notes.append(missed)
+    return Verdict(proof, False, "; ".join(notes) or "no test names it")
 
 
 def check(ctx: Context, suite: Suite, proof: Proof) -> Verdict:
     """Run the proof's requirement's tests under its breaker; ok when one that passes
     unbroken fails with a message matching `expect`."""
+    if proof.breaker.startswith("uml:"):
+        return check_uml(ctx, suite, proof)
     runnable = suite.runnable(proof.requirement)
     if not runnable:
         return Verdict(proof, False, suite.why_not_runnable(proof.requirement))
@@ -299,20 +348,15 @@ def check(ctx: Context, suite: Suite, proof: Proof) -> Verdict:
     if prefix and not shutil.which(prefix[0]):
         raise ProofError(f"{prefix[0]} is not installed (apt-get install {prefix[0]})")
     notes = []
-    pattern = re.compile(proof.expect)
     for binary, names in runnable.items():
         cases, why = run_binary(ctx, suite.paths[binary], ":".join(names), prefix, env)
         if cases is None:
             notes.append(f"{binary}: {why}")
             continue
-        failed = [c for n in names if (c := cases.get(n)) and c.status == "fail"]
-        if any(pattern.search(c.message) for c in failed):
+        missed = _judge(proof, names, cases, binary)
+        if missed is None:
             return Verdict(proof, True, "")
-        if failed:
-            notes.append(f"{binary}: failed, but no message matches /{proof.expect}/: "
-                         + " | ".join(c.message.strip()[:300] for c in failed[:2]))
-        else:
-            notes.append(f"{binary}: every test still passes or skips: {', '.join(names)}")
+        notes.append(missed)
     return Verdict(proof, False, "; ".join(notes))
 
 
@@ -325,26 +369,28 @@ def check_all(ctx: Context, suite: Suite, proofs: list[Proof], jobs: int = 2) ->
 
 def figure_lines(requirements: list[str], verdicts: list[Verdict] | None, proofs: list[Proof],
                  unproven: list[Unproven]) -> tuple[int, list[str]]:
-    """(number proven, report lines): the figure, then each requirement without a proof and why."""
+    """(number proven, report lines): the figure, the holding proofs by kind, then each
+    requirement without a proof and why."""
     if verdicts is None:
-        proven = {p.requirement for p in proofs}
+        holding = [p for p in proofs if not p.breaker.startswith("uml:")]
         broken: dict[str, str] = {}
     else:
-        proven = {v.proof.requirement for v in verdicts if v.ok}
-        broken = {}
-        for v in verdicts:
-            if not v.ok and v.proof.requirement not in proven:
-                broken[v.proof.requirement] = f"declared proof {v.proof.breaker} did not hold: {v.detail}"
+        holding = [v.proof for v in verdicts if v.ok]
+        broken = {v.proof.requirement: f"declared proof {v.proof.breaker} did not hold: {v.detail}"
+                  for v in verdicts if not v.ok and not v.skipped}
+    proven = {p.requirement for p in holding}
     reasons = {u.requirement: u.reason for u in unproven}
     total = len(requirements)
     n = sum(1 for r in requirements if r in proven)
     kinds: dict[str, int] = {}
-    for p in proofs:
-        if p.requirement in proven:
-            kinds[p.kind] = kinds.get(p.kind, 0) + 1
+    for p in holding:
+        kinds[p.kind] = kinds.get(p.kind, 0) + 1
     lines = [f"requirements with an automated proof of failure: {n}/{total} ({100.0 * n / max(total, 1):.1f}%)"
              + ("" if verdicts is not None else " (declared, not run: drop --declared to run them)"),
-             "  by kind: " + ", ".join(f"{kinds[k]} {k}" for k in KINDS if k in kinds)]
+             "  holding proofs by kind: " + ", ".join(f"{kinds[k]} {k}" for k in KINDS if k in kinds)]
+    skipped = [v for v in verdicts or [] if v.skipped]
+    if skipped:
+        lines.append(f"  not run: {len(skipped)} uml proofs (./shmconform proof --uml: builds a patched UML kernel once)")
     missing = [r for r in requirements if r not in proven]
     if missing:
         lines.append(f"without a proof ({len(missing)}):")
@@ -546,7 +592,8 @@ GENERATED_HEADER = ("# Proofs of failure found by `./shmconform proof --discover
 
 def _discover_verb(ctx: Context, suite: Suite, args, reqs: list[str]) -> int:
     curated, curated_unproven = load(ctx.proof_dir / CURATED) if (ctx.proof_dir / CURATED).exists() else ([], [])
-    hand = {p.requirement for p in curated} | {u.requirement for u in curated_unproven}
+    # uml proofs run only on request: the requirement keeps a generated proof beside them
+    hand = {p.requirement for p in curated if not p.breaker.startswith("uml:")} | {u.requirement for u in curated_unproven}
     wanted = args.discover or [r for r in reqs if r not in hand]
     startup = startup_counts(ctx, suite)
 
@@ -605,6 +652,8 @@ def register(sub) -> None:
     p.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
     p.add_argument("--declared", action="store_true", help="only count the declarations, run nothing")
     p.add_argument("--jobs", "-j", type=int, default=2)
+    p.add_argument("--uml", action="store_true",
+                   help="also run the uml:PATCH proofs (the first run builds each patched kernel: 10-25 min)")
     p.add_argument("--write", action="store_true",
                    help="with --discover: rewrite the generated conformance/proofs/<area>.toml files")
     p.add_argument("--accept-setup", action="store_true",
@@ -630,14 +679,14 @@ def cli_main(args) -> int:
     if not shutil.which("strace"):
         raise ProofError("strace is not installed (apt-get install strace)")
     with tempfile.TemporaryDirectory(prefix="shmconform-proof.") as work:
-        ctx = Context(build, pathlib.Path(work))
+        ctx = Context(build, pathlib.Path(work), uml=args.uml)
         suite = Suite.gather(ctx)
         if args.discover is not None:
             return _discover_verb(ctx, suite, args, reqs)
         verdicts = check_all(ctx, suite, proofs, args.jobs)
     _, lines = figure_lines(reqs, verdicts, proofs, unproven)
     print("\n".join(lines))
-    bad = [v for v in verdicts if not v.ok]
+    bad = [v for v in verdicts if not v.ok and not v.skipped]
     for v in bad:
         print(f"FAILED PROOF {v.proof.where}: {v.proof.requirement} under {v.proof.breaker}: {v.detail}",
               file=sys.stderr)

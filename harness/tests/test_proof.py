@@ -131,7 +131,7 @@ def verdicts(tmp_path_factory) -> list[proof.Verdict]:
 
 
 def test_every_declared_proof_makes_its_tests_fail(verdicts):
-    bad = [f"{v.proof.where} {v.proof.requirement} under {v.proof.breaker}: {v.detail}" for v in verdicts if not v.ok]
+    bad = [f"{v.proof.where} {v.proof.requirement} under {v.proof.breaker}: {v.detail}" for v in verdicts if not v.ok and not v.skipped]
     assert not bad, "declared proofs that do not hold:\n" + "\n".join(bad)
 
 
