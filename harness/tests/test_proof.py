@@ -26,10 +26,12 @@ def test_breakers_parse_into_strace_and_preload_commands():
     assert "inject=mmap:error=EINVAL" in prefix
     prefix, env = proof.breaker_command("mutant:munmap-noop", pathlib.Path("/shim.so"))
     assert prefix == [] and env == {"LD_PRELOAD": "/shim.so", "SHMCONFORM_MUTANT": "munmap-noop"}
+    assert proof.breaker_command("uml:accerr-is-maperr", pathlib.Path("/shim.so")) == ([], {})
 
 
 @pytest.mark.parametrize("bad", ["strace:shmdt", "strace:shmdt:retval=x", "strace:shmdt:error=einval",
-                                 "seccomp:shmat", "mutant:", "strace:shmdt:retval=0:when=two"])
+                                 "seccomp:shmat", "mutant:", "strace:shmdt:retval=0:when=two",
+                                 "uml:no-such-patch"])
 def test_a_malformed_breaker_is_refused_with_its_text(bad):
     with pytest.raises(proof.ProofError, match=re.escape(bad)):
         proof.breaker_command(bad, pathlib.Path("/shim.so"))
