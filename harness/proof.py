@@ -89,7 +89,7 @@ INTERFACE_MUTANTS = {
     "MMAP": ("prot-none-readable", "hint-is-fixed", "shared-file-is-snapshot"),
     "FAULT": ("beyond-eof-backed", "prot-none-readable", "read-only-is-writable"), "MADVISE": ("dontneed-zeroes-shared",),
     "OPEN": ("shm-open-create-nonempty", "shm-open-foreign-owner", "shm-open-mode-ignored", "shm-open-accepts-any-name"),
-    "SHARE": ("shared-is-private", "shared-file-is-snapshot"), "UNLINK": ("shm-unlink-truncates",),
+    "SHARE": ("shared-is-private", "shared-file-is-snapshot"), "UNLINK": ("shm-unlink-detaches-fds", "shm-unlink-truncates"),
 }
 # A failure of this expectation means a setup step failed, not the behaviour checked.
 SETUP_EXPECTATION = re.compile(r"shmconform_result_|ASSERT_NO_ERRNO|WaitForNotification")

@@ -33,6 +33,11 @@ int g_attached_ids[64];
 int g_attached_count = 0;
 pid_t g_first_pid = 0;
 
+// Descriptors shm_open returned in this process, and their names, for the unlink mutant.
+int g_shm_fds[64];
+char g_shm_names[64][256];
+int g_shm_fd_count = 0;
+
 __attribute__((constructor)) void RememberFirstPid() { g_first_pid = getpid(); }
 
 }  // namespace
@@ -245,6 +250,10 @@ int shm_open(const char* name, int oflag, mode_t mode) {
     name = fixed.c_str();
   }
   const int fd = Real<int (*)(const char*, int, mode_t)>("shm_open")(name, oflag, mode);
+  if (fd >= 0 && g_shm_fd_count < 64) {
+    g_shm_fds[g_shm_fd_count] = fd;
+    std::strncpy(g_shm_names[g_shm_fd_count++], name, sizeof g_shm_names[0] - 1);
+  }
   if (fd >= 0 && (oflag & O_CREAT)) {
     if (Mutant("shm-open-create-nonempty")) (void)ftruncate(fd, sysconf(_SC_PAGESIZE));
     if (Mutant("shm-open-foreign-owner")) (void)fchown(fd, 65534, 65534);
@@ -255,7 +264,19 @@ int shm_open(const char* name, int oflag, mode_t mode) {
 }
 
 // shm-unlink-truncates: removing the name also empties the object its open descriptors use.
+// shm-unlink-detaches-fds: removing the name also takes the object from the descriptors opened
+// by that name (they now reach a new, empty object); mappings keep the old one.
 int shm_unlink(const char* name) {
+  if (Mutant("shm-unlink-detaches-fds")) {
+    for (int i = 0; i < g_shm_fd_count; ++i) {
+      if (std::strcmp(g_shm_names[i], name) != 0) continue;
+      const int fresh = memfd_create("shmconform-mutant", 0);
+      if (fresh >= 0) {
+        dup2(fresh, g_shm_fds[i]);
+        close(fresh);
+      }
+    }
+  }
   if (Mutant("shm-unlink-truncates")) {
     const int fd = Real<int (*)(const char*, int, mode_t)>("shm_open")(name, O_RDWR, 0);
     if (fd >= 0) {
