@@ -596,6 +596,9 @@ def _discover_verb(ctx: Context, suite: Suite, args, reqs: list[str]) -> int:
     curated, curated_unproven = load(ctx.proof_dir / CURATED) if (ctx.proof_dir / CURATED).exists() else ([], [])
     # uml proofs run only on request: the requirement keeps a generated proof beside them
     hand = {p.requirement for p in curated if not p.breaker.startswith("uml:")} | {u.requirement for u in curated_unproven}
+    unknown = [r for r in args.discover if r not in reqs]
+    if unknown:
+        raise ProofError(f"no requirement {', '.join(unknown)} in the catalog")
     wanted = args.discover or [r for r in reqs if r not in hand]
     startup = startup_counts(ctx, suite)
 
@@ -617,7 +620,10 @@ def write_generated(proof_dir: pathlib.Path, found: dict[str, Proof | str], reqs
     for path in sorted(proof_dir.glob("*.toml")):
         if path.name in (CURATED, "floor.toml"):
             continue
-        old_proofs, old_unproven = load(path)
+        try:
+            old_proofs, old_unproven = load(path)
+        except ProofError:
+            continue  # a stale generated file: what is asked now replaces it
         entries.update({p.requirement: toml_entry(p) for p in old_proofs})
         entries.update({u.requirement: unproven_entry(u.requirement, u.reason) for u in old_unproven})
     for rid, result in found.items():
@@ -670,7 +676,8 @@ def register(sub) -> None:
 def cli_main(args) -> int:
     import sys  # noqa: PLC0415
     reqs = requirement_ids()
-    proofs, unproven = load(known=set(reqs))
+    if args.discover is None:  # discovery rewrites the generated files, whatever state they are in
+        proofs, unproven = load(known=set(reqs))
     if args.declared:
         _, lines = figure_lines(reqs, None, proofs, unproven)
         print("\n".join(lines))
