@@ -127,6 +127,8 @@ def verdicts(tmp_path_factory) -> list[proof.Verdict]:
         pytest.skip("strace is not installed (ci/bootstrap.sh test installs it)")
     if subprocess.run(proof.isolation_prefix() + ["true"], capture_output=True).returncode != 0:
         pytest.skip("cannot make private IPC and mount namespaces here (unshare refused)")
+    if subprocess.run(["strace", "-f", "-qq", "-o", "/dev/null", "true"], capture_output=True).returncode != 0:
+        pytest.skip("strace cannot trace here (ptrace refused)")
     ctx = proof.Context(build_dir(), tmp_path_factory.mktemp("proof"))
     proofs, _ = proof.load(known=set(catalog.load()))
     return proof.check_all(ctx, proof.Suite.gather(ctx), proofs, jobs=2)
