@@ -23,8 +23,10 @@ leaves nothing behind.
 discover() finds a proof for a requirement without one: it traces the
 requirement's tests (strace) and tries, in this order, to make a call that
 failed succeed (fake-success) or fail with another errno (wrong-errno), to make
-a successful call do nothing (no-op), and last to refuse a successful call of
-the interface under test (refusal), aimed with `when=` at one call.
+a successful call of the interface do nothing (no-op), the interface's mutants,
+other no-ops, and last to refuse a successful call of the interface under test
+(refusal), each strace breaker aimed with `when=` at one call. uml:PATCH
+breakers (harness/proof_uml.py) are written by hand and run with --uml.
 """
 from __future__ import annotations
 
