@@ -41,7 +41,7 @@ import subprocess
 import tempfile
 import tomllib
 
-from harness import catalog, gtest, proof_uml
+from harness import catalog, gtest, proof_uml, testlist
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 PROOF_DIR = ROOT / "conformance" / "proofs"
@@ -189,18 +189,18 @@ def _proof_entry(entry: dict, where: str) -> Proof:
 
 # --- which tests name a requirement ------------------------------------------
 
-def listed_requirements(binary: pathlib.Path, baseline: dict[str, gtest.Case]) -> dict[str, list[str]]:
-    """Test full name -> requirement ids: the binary's --shmconform_list when it has one,
-    else the 'requirements' property of its unbroken run."""
-    if b"shmconform_list" not in binary.read_bytes():  # an older binary would run every test instead
-        return {name: case.requirements for name, case in baseline.items()}
+def listed_requirements(binary: pathlib.Path, report: str) -> dict[str, list[str]]:
+    """Test full name -> requirement ids: the binary's --shmconform_list, or for a binary
+    built before it existed the 'requirements' property of its unbroken run's report."""
     try:
-        r = subprocess.run([str(binary), "--shmconform_list"], capture_output=True, text=True, timeout=60)
-        if r.returncode == 0:
-            return {t["name"]: list(t.get("requirements", [])) for t in json.loads(r.stdout)["tests"]}
-    except (OSError, ValueError, KeyError, TypeError, subprocess.TimeoutExpired):
+        return {t.name: list(t.requirements) for t in testlist.list_tests(binary)}
+    except testlist.ListingError:
         pass
-    return {name: case.requirements for name, case in baseline.items()}
+    ids = {}
+    for suite in json.loads(report).get("testsuites", []):
+        for t in suite.get("testsuite", []):
+            ids[f"{t.get('classname', '')}.{t.get('name', '')}"] = [r for r in str(t.get("requirements", "")).split(",") if r]
+    return ids
 
 
 # --- running -------------------------------------------------------------------
@@ -231,8 +231,9 @@ def isolation_prefix() -> list[str]:
 
 
 def run_binary(ctx: Context, binary: pathlib.Path, gtest_filter: str | None, prefix: list[str],
-               env_extra: dict[str, str]) -> tuple[dict[str, gtest.Case] | None, str]:
-    """Full test name -> case of one isolated run; (None, why) when the binary gave no report."""
+               env_extra: dict[str, str], raw: list[str] | None = None) -> tuple[dict[str, gtest.Case] | None, str]:
+    """Full test name -> case of one isolated run; (None, why) when the binary gave no report.
+    The report's text is appended to `raw` when given."""
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="run.", dir=ctx.work_dir))
     report = scratch / "report.json"
@@ -247,7 +248,10 @@ def run_binary(ctx: Context, binary: pathlib.Path, gtest_filter: str | None, pre
         if not report.exists():
             return None, f"no report (exit {r.returncode}): {tail.strip()}"
         try:
-            return {c.full_name: c for c in gtest.parse_json(report.read_text())}, ""
+            text = report.read_text()
+            if raw is not None:
+                raw.append(text)
+            return {c.full_name: c for c in gtest.parse_json(text)}, ""
         except gtest.GtestError as e:
             return None, f"bad report: {e}"
     except subprocess.TimeoutExpired:
@@ -267,11 +271,12 @@ class Suite:
     def gather(cls, ctx: Context) -> "Suite":
         baseline, tests, paths = {}, {}, {}
         for binary in ctx.binaries():
-            cases, why = run_binary(ctx, binary, None, [], {})
+            report: list[str] = []
+            cases, why = run_binary(ctx, binary, None, [], {}, raw=report)
             if cases is None:
                 raise ProofError(f"{binary.name} does not run unbroken: {why}")
             baseline[binary.name], paths[binary.name] = cases, binary
-            for name, ids in listed_requirements(binary, cases).items():
+            for name, ids in listed_requirements(binary, report[0]).items():
                 for rid in ids:
                     tests.setdefault(rid, {}).setdefault(binary.name, []).append(name)
         return cls(baseline, tests, paths)
