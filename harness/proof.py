@@ -196,6 +196,7 @@ def listed_requirements(binary: pathlib.Path, report: str) -> dict[str, list[str
         return {t.name: list(t.requirements) for t in testlist.list_tests(binary)}
     except testlist.ListingError:
         pass
+    # Until every binary has --shmconform_list (branch cpp-core): delete this fallback then.
     ids = {}
     for suite in json.loads(report).get("testsuites", []):
         for t in suite.get("testsuite", []):
