@@ -12,7 +12,7 @@ import tomllib
 
 import pytest
 
-from harness import catalog, proof
+from harness import catalog, proof, proof_uml
 from harness.tests.conftest import ROOT, build_dir
 
 FLOOR_FILE = proof.PROOF_DIR / "floor.toml"
@@ -144,3 +144,20 @@ def test_the_share_of_proven_requirements_stays_above_the_floor(verdicts):
     reqs = list(catalog.load())
     n, lines = proof.figure_lines(reqs, verdicts, [v.proof for v in verdicts], proof.load()[1])
     assert 100.0 * n / len(reqs) >= floor, "\n".join(lines)
+
+
+def test_uml_proofs_hold_on_their_patched_kernels(tmp_path):
+    """The uml:PATCH proofs, where their kernels are already built (building one takes about
+    20 minutes on 2 loaded cores, so ./shmconform test never does: ./shmconform proof --uml)."""
+    proofs = [p for p in proof.load(known=set(catalog.load()))[0] if p.breaker.startswith("uml:")]
+    assert proofs, "no uml proof declared"
+    names = {p.breaker.split(":")[1] for p in proofs}
+    missing = sorted(n for n in names if not proof_uml.built_kernel(n).exists())
+    if missing or not proof_uml.STOCK_KERNEL.exists():
+        pytest.skip(f"UML kernels not built ({', '.join(missing) or 'Debian linux.uml missing'}): "
+                    "./shmconform proof --uml builds them once, about 20 minutes")
+    ctx = proof.Context(build_dir(), tmp_path, uml=True)
+    suite = proof.Suite.gather(ctx)
+    bad = [f"{v.proof.requirement} under {v.proof.breaker}: {v.detail}"
+           for v in proof.check_all(ctx, suite, proofs) if not v.ok]
+    assert not bad, "\n".join(bad)
