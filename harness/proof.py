@@ -517,8 +517,9 @@ def expectation_pattern(message: str) -> str:
     """A regex for the checked expectation in a gtest failure message (the expression
     checked, not the values seen), so a proof shows what its breaker is aimed at."""
     child = re.search(r"child check failed: [^:\n]+:\d+: (.+)", message)
-    if child:  # a check made in a child process: the expression it checked
-        return r"child check failed: \S+: " + _literal(child.group(1).strip())
+    if child:  # a check made in a child process: the expression it checked, not what it saw
+        checked = re.split(r", got | \(of type ", child.group(1).strip())[0]
+        return r"child check failed: \S+: " + _literal(checked)
     lines = [ln.strip() for ln in message.splitlines()[1:] if ln.strip()]  # line 0 is file:line
     for i, line in enumerate(lines):
         if line.startswith("Value of: "):
