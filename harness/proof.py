@@ -94,7 +94,7 @@ INTERFACE_MUTANTS = {
     "SHARE": ("shared-is-private", "shared-file-is-snapshot"), "UNLINK": ("shm-unlink-detaches-fds", "shm-unlink-truncates"),
 }
 # A failure of this expectation means a setup step failed, not the behaviour checked.
-SETUP_EXPECTATION = re.compile(r"shmconform_result_|ASSERT_NO_ERRNO|WaitForNotification")
+SETUP_EXPECTATION = re.compile(r"^Value of: (shmconform_result_\\\.ok|[\w\\.]+WaitForNotification)\\\(\\\)$")
 # Errno values tests may read as "not supported here" (a skip): never injected.
 SKIP_ERRNOS = ("ENOSYS", "EOPNOTSUPP", "ENOTSUP", "EPERM")
 
