@@ -708,4 +708,7 @@ def cli_main(args) -> int:
     for v in bad:
         print(f"FAILED PROOF {v.proof.where}: {v.proof.requirement} under {v.proof.breaker}: {v.detail}",
               file=sys.stderr)
+    if bad:
+        print("when the tests changed: ./shmconform proof --discover --write regenerates the generated proofs "
+              "(curated.toml is yours to fix)", file=sys.stderr)
     return 1 if bad else 0

@@ -136,7 +136,8 @@ def verdicts(tmp_path_factory) -> list[proof.Verdict]:
 
 def test_every_declared_proof_makes_its_tests_fail(verdicts):
     bad = [f"{v.proof.where} {v.proof.requirement} under {v.proof.breaker}: {v.detail}" for v in verdicts if not v.ok and not v.skipped]
-    assert not bad, "declared proofs that do not hold:\n" + "\n".join(bad)
+    assert not bad, ("declared proofs that do not hold (when the tests changed: ./shmconform proof --discover --write, "
+                     "then review the diff of conformance/proofs/):\n" + "\n".join(bad))
 
 
 def test_the_share_of_proven_requirements_stays_above_the_floor(verdicts):
