@@ -84,7 +84,7 @@ INTERFACE_MUTANTS = {
     "FORK": ("fork-drops-attachments", "nattch-inflated"),
     "EXEC": ("nattch-inflated",), "EXIT": ("nattch-inflated", "destroy-on-child-exit"),
     "IPC": ("ns-kept-alive",), "LIFECYCLE": ("destroy-on-child-exit", "nattch-inflated", "rmid-ignored"), "PROC": ("rmid-ignored",),
-    "FTOK": ("ftok-ignores-id", "ftok-uses-high-id-bits", "ftok-unstable"), "MUNMAP": ("munmap-noop",), "MREMAP": ("mremap-dontunmap-ignored",),
+    "FTOK": ("ftok-ignores-id", "ftok-uses-high-id-bits", "ftok-unstable"), "MUNMAP": ("munmap-noop",), "MREMAP": ("mremap-dontunmap-ignored", "mremap-moved-is-private-copy"),
     "PRIVATE": ("private-is-shared", "private-file-is-anonymous"),
     "SHARED": ("shared-is-private", "shared-file-is-snapshot"), "SEED": ("shared-is-private", "shared-file-is-snapshot"),
     "ANON": ("shared-is-private", "private-anon-is-shared", "anon-not-zeroed"),

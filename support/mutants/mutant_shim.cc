@@ -205,8 +205,21 @@ void* mremap(void* old_address, size_t old_size, size_t new_size, int flags, ...
   void* new_address = va_arg(ap, void*);
   va_end(ap);
   if (Mutant("mremap-dontunmap-ignored")) flags &= ~MREMAP_DONTUNMAP;
-  return Real<void* (*)(void*, size_t, size_t, int, ...)>("mremap")(old_address, old_size, new_size, flags,
-                                                                    new_address);
+  void* p = Real<void* (*)(void*, size_t, size_t, int, ...)>("mremap")(old_address, old_size, new_size, flags,
+                                                                       new_address);
+  // mremap-moved-is-private-copy: a mapping mremap moves (or duplicates, old_size 0) becomes a
+  // private anonymous copy of what the old one held: no longer shared with the file, the other
+  // mappings or the object, and no SIGBUS past the object's end.
+  if (Mutant("mremap-moved-is-private-copy") && p != MAP_FAILED && p != old_address) {
+    const size_t keep = old_size && old_size < new_size ? old_size : (old_size ? new_size : 0);
+    void* copy = keep ? std::malloc(keep) : nullptr;
+    if (copy) std::memcpy(copy, p, keep);
+    Real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(p, new_size, PROT_READ | PROT_WRITE,
+                                                                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    if (copy) std::memcpy(p, copy, keep);
+    std::free(copy);
+  }
+  return p;
 }
 
 // ns-kept-alive: opening an IPC namespace file leaks a second descriptor, so the namespace
