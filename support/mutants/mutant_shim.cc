@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdarg>
 #include <cstdlib>
 #include <cstring>
@@ -49,6 +50,22 @@ extern "C" {
 int shmget(key_t key, size_t size, int shmflg) {
   if (Mutant("excl-ignored")) shmflg &= ~IPC_EXCL;
   if (Mutant("key-per-process") && key != IPC_PRIVATE) key ^= static_cast<key_t>(getpid() & 0xffff);
+  // next-id-ignored: the id asked for through /proc/sys/kernel/shm_next_id is not the one used
+  // (the request is moved to the next index before the kernel sees it).
+  if (Mutant("next-id-ignored")) {
+    char text[24] = {};
+    const int in = ::open("/proc/sys/kernel/shm_next_id", O_RDONLY | O_CLOEXEC);
+    const long wanted = in >= 0 && read(in, text, sizeof text - 1) > 0 ? std::strtol(text, nullptr, 10) : -1;
+    if (in >= 0) close(in);
+    if (wanted >= 0) {
+      const std::string other = std::to_string(wanted + 1);
+      const int out = ::open("/proc/sys/kernel/shm_next_id", O_WRONLY | O_CLOEXEC);
+      if (out >= 0) {
+        (void)!write(out, other.data(), other.size());
+        close(out);
+      }
+    }
+  }
   const int id = Real<int (*)(key_t, size_t, int)>("shmget")(key, size, shmflg);
   // private-key-reused: IPC_PRIVATE hands out the first private segment again.
   static int first_private = -1;
@@ -75,8 +92,20 @@ key_t ftok(const char* path, int id) {
 // nattch-inflated: IPC_STAT counts one attachment too many (as if exec or exit
 // had left one behind).
 // rmid-ignored: IPC_RMID reports success and removes nothing.
+// cap-ipc-owner-ignored: a privileged caller gets no more access than the mode gives its owner
+// class (IPC_STAT and shmat of a segment whose mode grants nothing fail with EACCES).
+static bool DeniedByModeAlone(int id) {
+  struct shmid_ds ds{};
+  return Mutant("cap-ipc-owner-ignored") &&
+         Real<int (*)(int, int, struct shmid_ds*)>("shmctl")(id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & 0777) == 0;
+}
+
 int shmctl(int id, int cmd, struct shmid_ds* buf) {
   if (Mutant("rmid-ignored") && cmd == IPC_RMID) return 0;
+  if (cmd == IPC_STAT && DeniedByModeAlone(id)) {
+    errno = EACCES;
+    return -1;
+  }
   const int rc = Real<int (*)(int, int, struct shmid_ds*)>("shmctl")(id, cmd, buf);
   if (rc == 0 && cmd == IPC_STAT && buf) {
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -99,6 +128,10 @@ int shmctl(int id, int cmd, struct shmid_ds* buf) {
 // inherited address back instead of a new attachment.
 // attach-not-zeroed: a new attachment shows bytes nobody stored.
 void* shmat(int id, const void* addr, int flg) {
+  if (DeniedByModeAlone(id)) {
+    errno = EACCES;
+    return reinterpret_cast<void*>(-1);
+  }
   // attach-moves-brk: attaching moves the program break.
   if (Mutant("attach-moves-brk")) (void)sbrk(static_cast<intptr_t>(sysconf(_SC_PAGESIZE)));
   if (Mutant("attach-readonly")) flg |= SHM_RDONLY;
@@ -177,6 +210,8 @@ void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset)
     return SnapshotOf(length, prot, fd, offset);
   if (Mutant("private-file-is-anonymous") && fd >= 0 && type == MAP_PRIVATE) flags |= MAP_ANONYMOUS, fd = -1;
   if (Mutant("hint-is-fixed") && addr && !(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE))) flags |= MAP_FIXED;
+  // fixed-is-hint: MAP_FIXED is taken as a hint: an occupied address is neither used nor replaced.
+  if (Mutant("fixed-is-hint") && (flags & MAP_FIXED)) flags &= ~MAP_FIXED;
   if (Mutant("read-only-is-writable") && prot == PROT_READ) {
     void* p = Real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, PROT_READ | PROT_WRITE,
                                                                          flags, fd, offset);
