@@ -96,8 +96,6 @@ INTERFACE_MUTANTS = {
 }
 # A failure of this expectation means a setup step failed, not the behaviour checked.
 SETUP_EXPECTATION = re.compile(r"^Value of: (shmconform_result_\\\.ok|[\w\\.]+WaitForNotification)\\\(\\\)$")
-# Errno values tests may read as "not supported here" (a skip): never injected.
-SKIP_ERRNOS = ("ENOSYS", "EOPNOTSUPP", "ENOTSUP", "EPERM")
 
 
 class ProofError(Exception):
@@ -458,7 +456,9 @@ def parse_trace(text: str) -> list[Call]:
 
 def trace(ctx: Context, binary: pathlib.Path, gtest_filter: str) -> list[Call]:
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
-    out = pathlib.Path(tempfile.mkstemp(prefix="trace.", dir=ctx.work_dir)[1])
+    fd, name = tempfile.mkstemp(prefix="trace.", dir=ctx.work_dir)
+    os.close(fd)
+    out = pathlib.Path(name)
     try:
         run_binary(ctx, binary, gtest_filter, ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "signal=none",
                                                "-e", "trace=" + ",".join(TRACED), "-o", str(out)], {})
@@ -476,27 +476,27 @@ def candidates(requirement: str, calls: list[Call], startup: dict[str, int]) -> 
     seen: set[str] = set()
     out: list[tuple[int, int, str, str]] = []
 
-    def add(rank: int, breaker: str, kind: str, c: Call) -> None:
+    def add(rank: int, breaker: str, kind: str, c: Call, position: int) -> None:
         if breaker not in seen:
             seen.add(breaker)
             # the interface's own calls first, later calls (the one under test, after setup) first
-            out.append((rank * 2 + (0 if c.name in own else 1), -calls.index(c), breaker, kind))
+            out.append((rank * 2 + (0 if c.name in own else 1), -position, breaker, kind))
 
-    for c in calls:
+    for position, c in enumerate(calls):
         if c.pid == main_pid and c.tracee_index <= startup.get(c.name, 0):
             continue
         at = f"strace:{c.name}:%s:when={c.tracee_index}"
         if c.errno:
             if c.name not in ("execve",):
-                add(0, at % "retval=0", "fake-success", c)
+                add(0, at % "retval=0", "fake-success", c, position)
             wrong = "EACCES" if c.errno == "EINVAL" else "EINVAL"
-            add(1, at % f"error={wrong}", "wrong-errno", c)
+            add(1, at % f"error={wrong}", "wrong-errno", c, position)
         elif c.name in NOOP_ABLE:
-            add(2, at % "retval=0", "no-op", c)
+            add(2, at % "retval=0", "no-op", c, position)
             if c.name in own:
-                add(3, at % "error=EINVAL", "refusal", c)
+                add(3, at % "error=EINVAL", "refusal", c, position)
         elif c.name in REFUSABLE and (c.name in own or not own):
-            add(3, at % "error=ENOMEM", "refusal", c)
+            add(3, at % "error=ENOMEM", "refusal", c, position)
     for n, mutant in enumerate(INTERFACE_MUTANTS.get(interface, ())):
         out.append((4.5, n, f"mutant:{mutant}", "mutant"))  # after the interface's own no-ops
     out.sort()
