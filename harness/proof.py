@@ -188,19 +188,12 @@ def _proof_entry(entry: dict, where: str) -> Proof:
 
 # --- which tests name a requirement ------------------------------------------
 
-def listed_requirements(binary: pathlib.Path, report: str) -> dict[str, list[str]]:
-    """Test full name -> requirement ids: the binary's --shmconform_list, or for a binary
-    built before it existed the 'requirements' property of its unbroken run's report."""
+def listed_requirements(binary: pathlib.Path) -> dict[str, list[str]]:
+    """Test full name -> requirement ids, from the binary's --shmconform_list."""
     try:
         return {t.name: list(t.requirements) for t in testlist.list_tests(binary)}
-    except testlist.ListingError:
-        pass
-    # Until every binary has --shmconform_list (branch cpp-core): delete this fallback then.
-    ids = {}
-    for suite in json.loads(report).get("testsuites", []):
-        for t in suite.get("testsuite", []):
-            ids[f"{t.get('classname', '')}.{t.get('name', '')}"] = [r for r in str(t.get("requirements", "")).split(",") if r]
-    return ids
+    except testlist.ListingError as e:
+        raise ProofError(str(e)) from None
 
 
 # --- running -------------------------------------------------------------------
@@ -231,9 +224,8 @@ def isolation_prefix() -> list[str]:
 
 
 def run_binary(ctx: Context, binary: pathlib.Path, gtest_filter: str | None, prefix: list[str],
-               env_extra: dict[str, str], raw: list[str] | None = None) -> tuple[dict[str, gtest.Case] | None, str]:
-    """Full test name -> case of one isolated run; (None, why) when the binary gave no report.
-    The report's text is appended to `raw` when given."""
+               env_extra: dict[str, str]) -> tuple[dict[str, gtest.Case] | None, str]:
+    """Full test name -> case of one isolated run; (None, why) when the binary gave no report."""
     ctx.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="run.", dir=ctx.work_dir))
     report = scratch / "report.json"
@@ -248,10 +240,7 @@ def run_binary(ctx: Context, binary: pathlib.Path, gtest_filter: str | None, pre
         if not report.exists():
             return None, f"no report (exit {r.returncode}): {tail.strip()}"
         try:
-            text = report.read_text()
-            if raw is not None:
-                raw.append(text)
-            return {c.full_name: c for c in gtest.parse_json(text)}, ""
+            return {c.full_name: c for c in gtest.parse_json(report.read_text())}, ""
         except gtest.GtestError as e:
             return None, f"bad report: {e}"
     except subprocess.TimeoutExpired:
@@ -271,12 +260,11 @@ class Suite:
     def gather(cls, ctx: Context) -> "Suite":
         baseline, tests, paths = {}, {}, {}
         for binary in ctx.binaries():
-            report: list[str] = []
-            cases, why = run_binary(ctx, binary, None, [], {}, raw=report)
+            cases, why = run_binary(ctx, binary, None, [], {})
             if cases is None:
                 raise ProofError(f"{binary.name} does not run unbroken: {why}")
             baseline[binary.name], paths[binary.name] = cases, binary
-            for name, ids in listed_requirements(binary, report[0]).items():
+            for name, ids in listed_requirements(binary).items():
                 for rid in ids:
                     tests.setdefault(rid, {}).setdefault(binary.name, []).append(name)
         return cls(baseline, tests, paths)
