@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 
-from harness import catalog, engine, model, report, targets, testlist
+from harness import catalog, engine, model, proof, report, targets, testlist
 from harness.report import cli as report_cli
 from harness.report import waivers as waiver_file
 
@@ -297,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cli.register(sub)
     from harness.lava import cli as lava_cli  # noqa: PLC0415 - lava job|import (harness/lava/)
     lava_cli.register(sub)
+    proof.register(sub)
     return parser
 
 
@@ -305,7 +306,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, catalog.CatalogError, targets.TargetError, report.ReportError) as e:
+    except (UsageError, catalog.CatalogError, targets.TargetError, proof.ProofError, report.ReportError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
