@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "shmconform/shm_table.h"
 #include "shmconform/shmconform.h"
 
 #ifndef SHM_STAT_ANY
@@ -95,15 +96,12 @@ inline long ChildCountProcShmLines() {
 }
 
 // The slot index of segment `id` in the kernel's table (for SHM_STAT), found
-// by asking SHM_STAT for every slot up to the highest in use; -1 if absent.
+// by walking the table with `stat_cmd`; -1 if absent.
 // Other processes' segments may come and go meanwhile: only ours matters.
 inline int SlotIndexOf(int id, int stat_cmd = SHM_STAT) {
-  shminfo info{};
-  const int max = shmctl(0, IPC_INFO, reinterpret_cast<shmid_ds*>(&info));
-  for (int idx = 0; idx <= max; ++idx) {
-    shmid_ds ds{};
-    if (shmctl(idx, stat_cmd, &ds) == id) return idx;
-  }
+  ShmTable table(stat_cmd);
+  for (ShmTableEntry e; table.Next(&e);)
+    if (e.id == id) return e.index;
   return -1;
 }
 
