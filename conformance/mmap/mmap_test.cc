@@ -41,7 +41,7 @@ struct MmapErrorCase {
   int expected_errno;
   CallVariant variant = CallVariant::kLibc;  // through glibc, or the raw system call
 };
-void PrintTo(const MmapErrorCase& c, std::ostream* os) { *os << c.what; }
+void PrintTo(const MmapErrorCase& c, std::ostream* os) { PrintRequirementRow(c.what, c.requirement, os); }
 
 // Opens the descriptor a case needs; `file` is a one-page scratch file.
 SysResult<UniqueFd> FdFor(FdKind kind, const TempFile& file, const TempDir& dir) {
@@ -71,7 +71,9 @@ class MmapErrorTest : public ::testing::TestWithParam<MmapErrorCase> {};
 
 TEST_P(MmapErrorTest, FailsWithMapFailedAndTheDocumentedErrno) {
   const MmapErrorCase& c = GetParam();
-  REQUIREMENTS(c.requirement, "MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED");
+  REQUIREMENTS("MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED");
+  ROW_REQUIREMENTS(c.requirement);
+  RecordRequirements({c.requirement, "MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED"});  // the run's property: both
   RecordProperty("variant", VariantName(c.variant));
   if (c.fd == FdKind::kDevNull && access("/dev/null", R_OK | W_OK) != 0)
     GTEST_SKIP() << "no /dev/null here";

@@ -38,7 +38,7 @@ TEST(SysvRegressionTest, RndRoundingDownToZeroWithRemapFailsWithEINVAL) {
     if (p != kFailed) shmdt(p);
     EXPECT_THAT(p, SyscallFailsWithErrno(EINVAL)) << "address " << low << " rounds down to 0";
   }
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
   if (!page_zero_was_mapped) {
     EXPECT_THAT(msync(nullptr, PageSize(), MS_ASYNC), SyscallFailsWithErrno(ENOMEM)) << "page 0 is mapped now";
   }
@@ -109,20 +109,20 @@ TEST(SysvRegressionTest, PartialMunmapKeepsTheRestAttachedUntilShmdt) {
     char* a = static_cast<char*>(shmat(seg.id(), nullptr, 0));
     ASSERT_THAT(a, SyscallSucceeds());
     ASSERT_THAT(munmap(a + PageSize(), PageSize()), SyscallSucceeds());
-    EXPECT_EQ(StatOf(seg.id()).shm_nattch, 2u) << "two pieces left, each an attachment";
+    EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 2u) << "two pieces left, each an attachment";
     EXPECT_THAT(shmdt(a), SyscallSucceeds());
-    EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
-    EXPECT_FALSE(MappedAt(a));
-    EXPECT_FALSE(MappedAt(a + 2 * PageSize())) << "the piece after the hole is still attached";
+    EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
+    EXPECT_FALSE(FindMapsEntry(a).has_value());
+    EXPECT_FALSE(FindMapsEntry(a + 2 * PageSize()).has_value()) << "the piece after the hole is still attached";
   }
   {
     char* a = static_cast<char*>(shmat(seg.id(), nullptr, 0));
     ASSERT_THAT(a, SyscallSucceeds());
     ASSERT_THAT(munmap(a, PageSize()), SyscallSucceeds());
-    EXPECT_EQ(StatOf(seg.id()).shm_nattch, 1u);
+    EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 1u);
     EXPECT_THAT(shmdt(a), SyscallSucceeds()) << "the first page is gone, the rest of the attachment is not";
-    EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
-    EXPECT_FALSE(MappedAt(a + PageSize()));
+    EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
+    EXPECT_FALSE(FindMapsEntry(a + PageSize()).has_value());
     EXPECT_THAT(shmdt(a), SyscallFailsWithErrno(EINVAL));
   }
 }
@@ -138,7 +138,7 @@ TEST(SysvRegressionTest, MprotectSplitAndMergeLeavesNoAttachCountBehind) {
   ASSERT_THAT(a, SyscallSucceeds());
   ASSERT_THAT(mprotect(a + PageSize(), PageSize(), PROT_NONE), SyscallSucceeds());  // three pieces
   ASSERT_THAT(mprotect(a, 2 * PageSize(), PROT_READ), SyscallSucceeds());           // first two alike again
-  EXPECT_GE(StatOf(id).shm_nattch, 1u);
+  EXPECT_GE(ASSERT_NO_ERRNO_AND_VALUE(StatOf(id)).shm_nattch, 1u);
   ASSERT_THAT(shmctl(id, IPC_RMID, nullptr), SyscallSucceeds());
   ASSERT_THAT(shmdt(a), SyscallSucceeds());
   shmid_ds ds{};

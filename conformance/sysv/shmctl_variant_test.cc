@@ -33,7 +33,7 @@ TEST(ShmctlVariantTest, StatThroughLibcAgreesWithTheRawSystemCall) {
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
   void* const addr = att.get();
   EXPECT_THAT(RunInChild([addr] { CHILD_CHECK_SUCCESS(shmdt(addr)); }), ExitedWithCode(0));
-  const shmid_ds libc = StatOf(seg.id());
+  const shmid_ds libc = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   const struct shmid64_ds kernel = RawStatOf(seg.id());
   EXPECT_EQ(libc.shm_perm.uid, kernel.shm_perm.uid);
   EXPECT_EQ(libc.shm_perm.gid, kernel.shm_perm.gid);
@@ -63,10 +63,12 @@ TEST(ShmctlVariantTest, SetStampsCtimeThroughLibcAndTheRawSystemCall) {
   RecordProperty("variant", "libc,raw");
   auto via_libc = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
   auto via_raw = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
-  const time_t created = std::max(StatOf(via_libc.id()).shm_ctime, StatOf(via_raw.id()).shm_ctime);
+  const shmid_ds libc_created = ASSERT_NO_ERRNO_AND_VALUE(StatOf(via_libc.id()));
+  const shmid_ds raw_created = ASSERT_NO_ERRNO_AND_VALUE(StatOf(via_raw.id()));
+  const time_t created = std::max(libc_created.shm_ctime, raw_created.shm_ctime);
   const time_t before = WaitForClockSecondAfter(created);
 
-  shmid_ds ds = StatOf(via_libc.id());
+  shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(via_libc.id()));
   ds.shm_perm.mode = 0640;
   ASSERT_THAT(shmctl(via_libc.id(), IPC_SET, &ds), SyscallSucceeds());
   struct shmid64_ds kds = RawStatOf(via_raw.id());
@@ -74,7 +76,7 @@ TEST(ShmctlVariantTest, SetStampsCtimeThroughLibcAndTheRawSystemCall) {
   ASSERT_THAT(raw::Shmctl(via_raw.id(), IPC_SET, &kds), SyscallSucceeds());
   const time_t after = KernelSeconds();
 
-  const shmid_ds libc_now = StatOf(via_libc.id());
+  const shmid_ds libc_now = ASSERT_NO_ERRNO_AND_VALUE(StatOf(via_libc.id()));
   const struct shmid64_ds raw_now = RawStatOf(via_raw.id());
   EXPECT_EQ(libc_now.shm_perm.mode & 0777, 0640u);
   EXPECT_EQ(raw_now.shm_perm.mode & 0777, 0604u);

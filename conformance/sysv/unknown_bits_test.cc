@@ -61,7 +61,7 @@ TEST_P(SysvUnknownBitsTest, ShmgetIgnoresUnknownFlagBits) {
     const int id = Shmget(IPC_PRIVATE, PageSize(), IPC_CREAT | 0640 | bit);
     ASSERT_THAT(id, SyscallSucceeds()) << Hex(bit);
     SysvSegment seg(id);
-    const shmid_ds ds = StatOf(id);
+    const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(id));
     EXPECT_EQ(ds.shm_perm.mode & 07777, 0640u) << Hex(bit);
     EXPECT_EQ(ds.shm_segsz, PageSize()) << Hex(bit);
   }
@@ -80,7 +80,7 @@ TEST_P(SysvUnknownBitsTest, ShmatIgnoresUnknownFlagBits) {
     EXPECT_THAT(FindMapsEntry(p), Optional(Field(&MapsEntry::perms, "rw-s"))) << Hex(bit);  // not read-only
     std::strcpy(att.as<char>(), "writable");
   }
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
 }
 
 // Known: 0-3 (IPC_RMID, IPC_SET, IPC_STAT, IPC_INFO), 11-15 (SHM_LOCK,
@@ -90,11 +90,11 @@ TEST_P(SysvUnknownBitsTest, ShmatIgnoresUnknownFlagBits) {
 TEST_P(SysvUnknownBitsTest, ShmctlRejectsUnknownCommandsWithEINVAL) {
   REQUIREMENTS("SYSV.SHMCTL.INVALID_CMD");
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
-  const shmid_ds before = StatOf(seg.id());
+  const shmid_ds before = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   for (int cmd : {4, 5, 6, 7, 8, 9, 10, 16, 17, 31, 32, 0x7f, 0xff, 0x1000, 0x10000, -1, INT_MIN}) {
     EXPECT_THAT(ShmctlCommand(seg.id(), cmd), SyscallFailsWithErrno(EINVAL)) << "cmd " << cmd;
   }
-  const shmid_ds after = StatOf(seg.id());
+  const shmid_ds after = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   EXPECT_EQ(after.shm_perm.mode, before.shm_perm.mode);
   EXPECT_EQ(after.shm_ctime, before.shm_ctime);
   EXPECT_EQ(after.shm_nattch, 0u);
