@@ -21,6 +21,12 @@ PROFILES = ("posix", "linux")
 # "seed: <section title>", "shmget(2) ERRORS", "POSIX shmget"
 MAN_RE = re.compile(r"^[a-z_][a-z0-9_.]*\([0-9][a-z]*\)( [A-Za-z_ ,/-]+)?$")
 POSIX_RE = re.compile(r"^POSIX [A-Za-z_][A-Za-z0-9_ ./()-]*$")
+# A regression's fix: fixed_by = "<12-40 hex digits> (<commit title>)",
+# first_fixed = "<major>.<minor>", the first release that has it.
+FIXED_BY_RE = re.compile(r"^[0-9a-f]{12,40} \(.+\)$")
+FIRST_FIXED_RE = re.compile(r"^[0-9]+\.[0-9]+$")
+# The Open POSIX Test Suite mapping lives beside the catalog but is no area.
+OPEN_POSIX_FILE = "open_posix.toml"
 
 
 class CatalogError(Exception):
@@ -34,6 +40,8 @@ class Requirement:
     sources: tuple[str, ...]
     profile: str
     area: str  # the file it comes from: "sysv", "mmap", ...
+    fixed_by: str | None = None  # a kernel regression's fixing commit
+    first_fixed: str | None = None  # the first kernel release with that fix
 
     @property
     def interface(self) -> str:
@@ -68,7 +76,7 @@ def load(catalog_dir: pathlib.Path = CATALOG_DIR, seed_dir: pathlib.Path = SEED_
     """All requirements by id; CatalogError on any malformed entry."""
     sections = seed_sections(seed_dir)
     requirements: dict[str, Requirement] = {}
-    files = sorted(catalog_dir.glob("*.toml"))
+    files = sorted(p for p in catalog_dir.glob("*.toml") if p.name != OPEN_POSIX_FILE)
     if not files:
         raise CatalogError(f"{catalog_dir}: no catalog files (*.toml)")
     for path in files:
@@ -97,8 +105,73 @@ def load(catalog_dir: pathlib.Path = CATALOG_DIR, seed_dir: pathlib.Path = SEED_
                 raise CatalogError(f"{where}: sources must be a non-empty list")
             for source in sources:
                 _check_source(where, source, sections)
-            requirements[rid] = Requirement(rid, statement.strip(), tuple(sources), entry["profile"], path.stem)
+            fixed_by, first_fixed = _regression_fields(where, entry)
+            requirements[rid] = Requirement(rid, statement.strip(), tuple(sources), entry["profile"], path.stem,
+                                            fixed_by, first_fixed)
     return requirements
+
+
+def _regression_fields(where: str, entry: dict) -> tuple[str | None, str | None]:
+    """fixed_by and first_fixed of a regression entry: both or neither, well formed."""
+    fixed_by, first_fixed = entry.get("fixed_by"), entry.get("first_fixed")
+    if fixed_by is None and first_fixed is None:
+        return None, None
+    if fixed_by is None or first_fixed is None:
+        raise CatalogError(f"{where}: fixed_by and first_fixed go together")
+    if not isinstance(fixed_by, str) or not FIXED_BY_RE.match(fixed_by):
+        raise CatalogError(f"{where}: fixed_by must be '<commit sha> (<title>)', not {fixed_by!r}")
+    if not isinstance(first_fixed, str) or not FIRST_FIXED_RE.match(first_fixed):
+        raise CatalogError(f"{where}: first_fixed must be a release like '4.17', not {first_fixed!r}")
+    return fixed_by, first_fixed
+
+
+@dataclasses.dataclass(frozen=True)
+class OpenPosixAssertion:
+    interface: str  # "mmap", "shm_open", ...
+    number: int  # the assertion's id in the suite's assertions.xml
+    requirements: tuple[str, ...]  # the requirements that check it, or
+    not_applicable: str | None  # why none does
+
+
+def load_open_posix(catalog_dir: pathlib.Path = CATALOG_DIR) -> tuple[dict, list[OpenPosixAssertion]]:
+    """The Open POSIX Test Suite mapping: its header table and every assertion."""
+    path = catalog_dir / OPEN_POSIX_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as e:
+        raise CatalogError(f"{OPEN_POSIX_FILE}: {e}") from None
+    suite = data.get("suite", {})
+    assertions = []
+    for n, entry in enumerate(data.get("assertion", []), 1):
+        where = f"{OPEN_POSIX_FILE} assertion #{n}"
+        if not isinstance(entry.get("interface"), str) or not isinstance(entry.get("id"), int):
+            raise CatalogError(f"{where}: needs interface (string) and id (integer)")
+        reqs = entry.get("requirements", [])
+        why = entry.get("not_applicable")
+        if bool(reqs) == bool(why):
+            raise CatalogError(f"{where} ({entry['interface']} {entry['id']}): give either requirements or not_applicable")
+        assertions.append(OpenPosixAssertion(entry["interface"], entry["id"], tuple(reqs), why))
+    return suite, assertions
+
+
+def check_open_posix(requirements: dict[str, Requirement], suite: dict,
+                     assertions: list[OpenPosixAssertion]) -> list[str]:
+    """Problems of the mapping: unknown ids, duplicates, assertions missing per interface."""
+    problems = []
+    seen: set[tuple[str, int]] = set()
+    for a in assertions:
+        key = (a.interface, a.number)
+        if key in seen:
+            problems.append(f"{a.interface} assertion {a.number} is mapped twice")
+        seen.add(key)
+        for rid in a.requirements:
+            if rid not in requirements:
+                problems.append(f"{a.interface} assertion {a.number} names unknown requirement {rid}")
+    for interface, count in suite.get("assertions", {}).items():
+        missing = sorted(set(range(1, count + 1)) - {n for i, n in seen if i == interface})
+        if missing:
+            problems.append(f"{interface} assertions not mapped: {missing}")
+    return problems
 
 
 @dataclasses.dataclass

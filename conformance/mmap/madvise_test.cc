@@ -4,7 +4,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
+#include <optional>
+#include <sstream>
 #include <ostream>
 #include <string>
 
@@ -12,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "mmap_helpers.h"
+#include "shmconform/kernel_version.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -67,7 +71,7 @@ TEST(MadviseTest, WipeonforkGivesTheChildZeros) {
   auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(2 * PageSize(), kRW, MAP_PRIVATE));
   std::memset(map.bytes(), 's', 2 * PageSize());
   if (madvise(map.get(), PageSize(), MADV_WIPEONFORK) != 0 && errno == EINVAL)
-    GTEST_SKIP() << "MADV_WIPEONFORK unsupported (Linux < 4.14)";
+    FEATURE_MISSING_SINCE(4, 14, "MADV_WIPEONFORK", "madvise fails with EINVAL");
   char* p = map.bytes();
   const size_t page = PageSize();
   EXPECT_THAT(RunInChild([p, page] {
@@ -86,13 +90,53 @@ TEST(MadviseTest, WipeonforkOnASharedMappingFailsWithEINVAL) {
   EXPECT_THAT(madvise(map.get(), PageSize(), MADV_WIPEONFORK), SyscallFailsWithErrno(EINVAL));
 }
 
+// The VmFlags line of the /proc/self/smaps block of the mapping starting at
+// `start` ("rd wr sh mr mw me ms sr ..."); nullopt without smaps or VmFlags.
+std::optional<std::string> VmFlagsOf(const void* start) {
+  const auto smaps = ReadFile("/proc/self/smaps");
+  if (!smaps) return std::nullopt;
+  char head[32];
+  std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(start)));
+  std::istringstream in(*smaps);
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmFlags:", 0) == 0) {
+      if (inside) return " " + line.substr(8) + " ";
+      continue;
+    }
+    const size_t dash = line.find('-'), space = line.find(' ');
+    if (dash != std::string::npos && space != std::string::npos && dash < space && line.find(':') > space)
+      inside = line.rfind(head, 0) == 0;  // a header line: "start-end perms ..."
+  }
+  return std::nullopt;
+}
+
+// MADV_RANDOM and MADV_SEQUENTIAL set the mapping's read-ahead hint, which
+// smaps shows as "rr" / "sr"; MADV_NORMAL clears it. MADV_WILLNEED has no
+// visible state: only its result and the contents are checked.
 TEST(MadviseTest, AccessPatternHintsSucceedAndKeepContents) {
   REQUIREMENTS("MMAP.MADVISE.HINTS");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(FileHolding("hinted", 2 * PageSize()));
   auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, 2 * PageSize(), kRW, MAP_SHARED, file.fd(), 0));
-  for (int advice : {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED}) {
-    EXPECT_THAT(madvise(map.get(), 2 * PageSize(), advice), SyscallSucceeds()) << "advice " << advice;
+  if (!VmFlagsOf(map.get())) GTEST_SKIP() << "no VmFlags in /proc/self/smaps: the hints' effect cannot be seen here";
+  struct Hint {
+    int advice;
+    const char* sets;      // the VmFlags entry the advice sets, or nullptr
+    const char* clears[2];  // entries it must leave unset
+  };
+  for (const Hint& h : {Hint{MADV_RANDOM, " rr ", {" sr ", nullptr}}, Hint{MADV_SEQUENTIAL, " sr ", {" rr ", nullptr}},
+                        Hint{MADV_NORMAL, nullptr, {" rr ", " sr "}}, Hint{MADV_WILLNEED, nullptr, {" rr ", " sr "}}}) {
+    EXPECT_THAT(madvise(map.get(), 2 * PageSize(), h.advice), SyscallSucceeds()) << "advice " << h.advice;
     EXPECT_STREQ(map.bytes(), "hinted");
+    const std::string flags = VmFlagsOf(map.get()).value_or("");
+    if (h.sets) {
+      EXPECT_NE(flags.find(h.sets), std::string::npos) << "advice " << h.advice << ", VmFlags:" << flags;
+    }
+    for (const char* unset : h.clears) {
+      if (unset) {
+        EXPECT_EQ(flags.find(unset), std::string::npos) << "advice " << h.advice << ", VmFlags:" << flags;
+      }
+    }
   }
 }
 

@@ -136,8 +136,9 @@ TEST(MmapPrivateTest, UnwrittenPagesMayShowLaterFileChanges) {
   ASSERT_THAT(pwrite(file.fd(), "FILE", 4, 0), SyscallSucceedsWithValue(4));
   const std::string seen(map.bytes(), 4);
   ASSERT_THAT(seen, ::testing::AnyOf("FILE", "orig")) << "neither the old nor the new contents";
-  RecordProperty("info", seen == "FILE" ? "unwritten private pages show later file changes"
-                                        : "unwritten private pages keep the contents seen at first access");
+  // Unspecified by POSIX: what this kernel does is an observation, not a pass.
+  GTEST_SKIP() << (seen == "FILE" ? "observation: unwritten private pages show later file changes"
+                                  : "observation: unwritten private pages keep the contents seen at first access");
 }
 
 TEST(MmapPrivateTest, WritablePrivateMappingOfReadOnlyFdSucceeds) {

@@ -10,11 +10,13 @@
 #include <limits>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "mmap_helpers.h"
+#include "shmconform/raw_syscalls.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -30,14 +32,16 @@ enum class FdKind { kNone, kReadWrite, kReadOnly, kWriteOnly, kClosed, kPipe, kD
 
 struct MmapErrorCase {
   const char* what;
+  const char* requirement;
   FdKind fd;
   size_t pages_x2;  // length in half pages; SIZE_MAX: SIZE_MAX bytes; SIZE_MAX - 1: the largest page multiple
   int prot;
   int flags;
   off_t offset_halfpages;
   int expected_errno;
+  CallVariant variant = CallVariant::kLibc;  // through glibc, or the raw system call
 };
-void PrintTo(const MmapErrorCase& c, std::ostream* os) { *os << c.what; }
+void PrintTo(const MmapErrorCase& c, std::ostream* os) { PrintRequirementRow(c.what, c.requirement, os); }
 
 // Opens the descriptor a case needs; `file` is a one-page scratch file.
 SysResult<UniqueFd> FdFor(FdKind kind, const TempFile& file, const TempDir& dir) {
@@ -66,8 +70,11 @@ SysResult<UniqueFd> FdFor(FdKind kind, const TempFile& file, const TempDir& dir)
 class MmapErrorTest : public ::testing::TestWithParam<MmapErrorCase> {};
 
 TEST_P(MmapErrorTest, FailsWithMapFailedAndTheDocumentedErrno) {
-  REQUIREMENTS("MMAP.MMAP.ERRORS", "MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED");
   const MmapErrorCase& c = GetParam();
+  REQUIREMENTS("MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED");
+  ROW_REQUIREMENTS(c.requirement);
+  RecordRequirements({c.requirement, "MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED"});  // the run's property: both
+  RecordProperty("variant", VariantName(c.variant));
   if (c.fd == FdKind::kDevNull && access("/dev/null", R_OK | W_OK) != 0)
     GTEST_SKIP() << "no /dev/null here";
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
@@ -81,8 +88,12 @@ TEST_P(MmapErrorTest, FailsWithMapFailedAndTheDocumentedErrno) {
                            ? static_cast<off_t>(std::numeric_limits<off_t>::max() & ~static_cast<off_t>(PageSize() - 1))
                            : c.offset_halfpages * static_cast<off_t>(PageSize() / 2);
   errno = 0;
-  void* p = mmap(nullptr, length, c.prot, c.flags, fdnum, offset);
+  bool representable = true;
+  void* p = c.variant == CallVariant::kRaw ? raw::Mmap(nullptr, length, c.prot, c.flags, fdnum, offset, &representable)
+                                           : mmap(nullptr, length, c.prot, c.flags, fdnum, offset);
   const int err = errno;
+  if (!representable)
+    GTEST_SKIP() << "mmap2 takes the offset in 4096-byte units: this offset cannot reach the kernel unchanged";
   if (p != MAP_FAILED) munmap(p, length);
   EXPECT_EQ(p, MAP_FAILED) << "not MAP_FAILED (NULL is not the failure value either)";
   EXPECT_EQ(ErrnoName(err), ErrnoName(c.expected_errno));
@@ -91,33 +102,41 @@ TEST_P(MmapErrorTest, FailsWithMapFailedAndTheDocumentedErrno) {
 constexpr int kRW = PROT_READ | PROT_WRITE;
 constexpr off_t kMaxOffset = std::numeric_limits<off_t>::max();
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, MmapErrorTest,
-    ::testing::Values(
-        MmapErrorCase{"NeitherSharedNorPrivate", FdKind::kReadWrite, 2, kRW, 0, 0, EINVAL},
-        MmapErrorCase{"NeitherSharedNorPrivateAnonymous", FdKind::kNone, 2, kRW, MAP_ANONYMOUS, 0, EINVAL},
-        MmapErrorCase{"ZeroLength", FdKind::kReadWrite, 0, kRW, MAP_SHARED, 0, EINVAL},
-        MmapErrorCase{"ZeroLengthAnonymous", FdKind::kNone, 0, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0, EINVAL},
-        MmapErrorCase{"OffsetNotPageMultiple", FdKind::kReadWrite, 2, kRW, MAP_SHARED, 1, EINVAL},
-        MmapErrorCase{"UnknownFlagWithSharedValidate", FdKind::kReadWrite, 2, kRW,
+// Every row once through glibc ("Table", the names users know) and once as the
+// raw system call ("RawSyscall"): glibc checks some arguments itself.
+std::vector<MmapErrorCase> ErrorRows(CallVariant variant) {
+  std::vector<MmapErrorCase> rows = {
+      MmapErrorCase{"NeitherSharedNorPrivate", "MMAP.MMAP.NO_TYPE_EINVAL", FdKind::kReadWrite, 2, kRW, 0, 0, EINVAL},
+      MmapErrorCase{"NeitherSharedNorPrivateAnonymous", "MMAP.MMAP.NO_TYPE_EINVAL", FdKind::kNone, 2, kRW, MAP_ANONYMOUS, 0, EINVAL},
+      MmapErrorCase{"ZeroLength", "MMAP.MMAP.ZERO_LENGTH_EINVAL", FdKind::kReadWrite, 0, kRW, MAP_SHARED, 0, EINVAL},
+      MmapErrorCase{"ZeroLengthAnonymous", "MMAP.MMAP.ZERO_LENGTH_EINVAL", FdKind::kNone, 0, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0, EINVAL},
+      MmapErrorCase{"OffsetNotPageMultiple", "MMAP.MMAP.OFFSET_UNALIGNED_EINVAL", FdKind::kReadWrite, 2, kRW, MAP_SHARED, 1, EINVAL},
+      MmapErrorCase{"UnknownFlagWithSharedValidate", "MMAP.MMAP.UNKNOWN_FLAGS_VALIDATE_EOPNOTSUPP", FdKind::kReadWrite, 2, kRW,
                       MAP_SHARED_VALIDATE | kUnknownMapFlag, 0, EOPNOTSUPP},
-        MmapErrorCase{"FdMinusOneWithoutAnonymous", FdKind::kNone, 2, PROT_READ, MAP_PRIVATE, 0, EBADF},
-        MmapErrorCase{"ClosedFd", FdKind::kClosed, 2, PROT_READ, MAP_SHARED, 0, EBADF},
-        MmapErrorCase{"SharedWritableOnReadOnlyFd", FdKind::kReadOnly, 2, kRW, MAP_SHARED, 0, EACCES},
-        MmapErrorCase{"SharedWriteOnlyProtOnReadOnlyFd", FdKind::kReadOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
-        MmapErrorCase{"SharedReadOnWriteOnlyFd", FdKind::kWriteOnly, 2, PROT_READ, MAP_SHARED, 0, EACCES},
-        MmapErrorCase{"SharedWriteOnWriteOnlyFd", FdKind::kWriteOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
-        MmapErrorCase{"PrivateOnWriteOnlyFd", FdKind::kWriteOnly, 2, PROT_READ, MAP_PRIVATE, 0, EACCES},
-        MmapErrorCase{"Pipe", FdKind::kPipe, 2, PROT_READ, MAP_SHARED, 0, ENODEV},
-        MmapErrorCase{"Directory", FdKind::kDirectory, 2, PROT_READ, MAP_PRIVATE, 0, ENODEV},
-        MmapErrorCase{"DevNull", FdKind::kDevNull, 2, PROT_READ, MAP_SHARED, 0, ENODEV},
-        MmapErrorCase{"OffsetPlusLengthBeyondOffsetMaximum", FdKind::kReadWrite, 2, PROT_READ, MAP_SHARED,
+      MmapErrorCase{"FdMinusOneWithoutAnonymous", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kNone, 2, PROT_READ, MAP_PRIVATE, 0, EBADF},
+      MmapErrorCase{"ClosedFd", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kClosed, 2, PROT_READ, MAP_SHARED, 0, EBADF},
+      MmapErrorCase{"SharedWritableOnReadOnlyFd", "MMAP.MMAP.SHARED_WRITE_NEEDS_WRITE_FD_EACCES", FdKind::kReadOnly, 2, kRW, MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"SharedWriteOnlyProtOnReadOnlyFd", "MMAP.MMAP.SHARED_WRITE_NEEDS_WRITE_FD_EACCES", FdKind::kReadOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"SharedReadOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_READ, MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"SharedWriteOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"PrivateOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_READ, MAP_PRIVATE, 0, EACCES},
+      MmapErrorCase{"Pipe", "MMAP.MMAP.UNSUPPORTED_FILE_TYPE_ENODEV", FdKind::kPipe, 2, PROT_READ, MAP_SHARED, 0, ENODEV},
+      MmapErrorCase{"Directory", "MMAP.MMAP.UNSUPPORTED_FILE_TYPE_ENODEV", FdKind::kDirectory, 2, PROT_READ, MAP_PRIVATE, 0, ENODEV},
+      MmapErrorCase{"DevNull", "MMAP.MMAP.DEV_NULL_ENODEV", FdKind::kDevNull, 2, PROT_READ, MAP_SHARED, 0, ENODEV},
+      MmapErrorCase{"OffsetPlusLengthBeyondOffsetMaximum", "MMAP.MMAP.OFFSET_OVERFLOW_EOVERFLOW", FdKind::kReadWrite, 2, PROT_READ, MAP_SHARED,
                       kMaxOffset, EOVERFLOW},
-        MmapErrorCase{"LengthOfTheWholeAddressSpace", FdKind::kNone, SIZE_MAX, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0,
+      MmapErrorCase{"LengthOfTheWholeAddressSpace", "MMAP.MMAP.NO_ROOM_ENOMEM", FdKind::kNone, SIZE_MAX, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0,
                       ENOMEM},
-        MmapErrorCase{"LargestPageAlignedLength", FdKind::kNone, SIZE_MAX - 1, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0,
-                      ENOMEM}),
-    [](const auto& info) { return std::string(info.param.what); });
+      MmapErrorCase{"LargestPageAlignedLength", "MMAP.MMAP.NO_ROOM_ENOMEM", FdKind::kNone, SIZE_MAX - 1, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0,
+                      ENOMEM}};
+  for (auto& row : rows) row.variant = variant;
+  return rows;
+}
+
+std::string RowName(const ::testing::TestParamInfo<MmapErrorCase>& info) { return info.param.what; }
+
+INSTANTIATE_TEST_SUITE_P(Table, MmapErrorTest, ::testing::ValuesIn(ErrorRows(CallVariant::kLibc)), RowName);
+INSTANTIATE_TEST_SUITE_P(RawSyscall, MmapErrorTest, ::testing::ValuesIn(ErrorRows(CallVariant::kRaw)), RowName);
 
 TEST(MmapTest, SharedAndPrivateTogetherIsSharedValidateOnLinux) {
   REQUIREMENTS("MMAP.MMAP.SHARED_AND_PRIVATE_IS_SHARED_VALIDATE");

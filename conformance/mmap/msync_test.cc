@@ -52,24 +52,38 @@ TEST(MsyncTest, SyncWritesTheDataToTheFileSystem) {
   EXPECT_STREQ(buf.bytes(), "synced data");
 }
 
+// With a unified page cache the store is visible to read(2) before any msync,
+// so the visibility check can only show MS_ASYNC's part where it was not:
+// otherwise the test checks msync's result and ends as a recorded
+// observation (a skip), not a pass.
 TEST(MsyncTest, AsyncSucceedsAndTheDataIsVisibleToRead) {
   REQUIREMENTS("MMAP.MSYNC.ASYNC");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   auto map = ASSERT_NO_ERRNO_AND_VALUE(MapShared(file.fd()));
   std::memcpy(map.bytes(), "async", 5);
+  const bool visible_before = ReadThroughNewFd(file.path(), 5) == "async";
   EXPECT_THAT(msync(map.get(), PageSize(), MS_ASYNC), SyscallSucceeds());
   EXPECT_EQ(ReadThroughNewFd(file.path(), 5), "async");
+  if (visible_before && !HasFailure())
+    GTEST_SKIP() << "observation: the store was visible to read(2) before msync (unified page cache), so "
+                    "MS_ASYNC's part in it cannot be seen here; msync(MS_ASYNC) returned 0";
 }
 
+// Same for MS_INVALIDATE: where write(2) already shows in the mapping before
+// msync, only the result is checked and the test ends as an observation.
 TEST(MsyncTest, InvalidateSucceedsAndTheMappingShowsTheFile) {
   REQUIREMENTS("MMAP.MSYNC.INVALIDATE");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   auto map = ASSERT_NO_ERRNO_AND_VALUE(MapShared(file.fd()));
   std::memcpy(map.bytes(), "mapped", 6);
   ASSERT_THAT(pwrite(file.fd(), "WRITTEN", 7, 0), SyscallSucceedsWithValue(7));
+  const bool visible_before = std::string(map.bytes(), 7) == "WRITTEN";
   EXPECT_THAT(msync(map.get(), PageSize(), MS_SYNC | MS_INVALIDATE), SyscallSucceeds());
   EXPECT_EQ(std::string(map.bytes(), 7), "WRITTEN");
   EXPECT_EQ(ReadThroughNewFd(file.path(), 7), "WRITTEN");
+  if (visible_before && !HasFailure())
+    GTEST_SKIP() << "observation: write(2) showed in the mapping before msync (unified page cache), so "
+                    "MS_INVALIDATE's part in it cannot be seen here; msync(MS_SYNC|MS_INVALIDATE) returned 0";
 }
 
 TEST(MsyncTest, InvalidateOfLockedPagesFailsWithEBUSY) {
@@ -111,6 +125,18 @@ INSTANTIATE_TEST_SUITE_P(
                       MsyncErrorCase{"UnmappedPage", PageSize(), 1, MS_ASYNC, ENOMEM}),
     [](const auto& info) { return std::string(info.param.what); });
 
+timespec MtimeOf(int fd) {
+  struct stat st {};
+  EXPECT_THAT(fstat(fd, &st), SyscallSucceeds());
+  return st.st_mtim;
+}
+
+// POSIX: st_mtime is marked for update between a write reference and the next
+// msync. Linux marks it in the write fault, so the first check passes through
+// the fault alone (it still fails where neither the fault nor msync marks
+// it). msync's own part shows only with a store that does not fault: a
+// second store to the already dirty page after resetting the time. Where that
+// leaves the time alone the test ends as a recorded observation, not a pass.
 TEST(MsyncTest, SyncAfterAStoreUpdatesTheModificationTime) {
   REQUIREMENTS("MMAP.MSYNC.UPDATES_MTIME");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
@@ -118,10 +144,18 @@ TEST(MsyncTest, SyncAfterAStoreUpdatesTheModificationTime) {
   ASSERT_THAT(futimens(file.fd(), past), SyscallSucceeds());
   auto map = ASSERT_NO_ERRNO_AND_VALUE(MapShared(file.fd()));
   map.bytes()[0] = 'm';
+  const bool marked_by_fault = MtimeOf(file.fd()).tv_sec > past[1].tv_sec;
   ASSERT_THAT(msync(map.get(), PageSize(), MS_SYNC), SyscallSucceeds());
-  struct stat after {};
-  ASSERT_THAT(fstat(file.fd(), &after), SyscallSucceeds());
-  EXPECT_GT(after.st_mtim.tv_sec, past[1].tv_sec);
+  EXPECT_GT(MtimeOf(file.fd()).tv_sec, past[1].tv_sec) << "neither the store nor msync updated st_mtime";
+  if (!marked_by_fault || HasFailure()) return;  // msync did it: shown
+
+  map.bytes()[1] = 'n';  // faults again where MS_SYNC write-protected the clean page
+  ASSERT_THAT(futimens(file.fd(), past), SyscallSucceeds());
+  map.bytes()[2] = 'o';  // the page is dirty and writable now: no fault
+  ASSERT_THAT(msync(map.get(), PageSize(), MS_SYNC), SyscallSucceeds());
+  if (MtimeOf(file.fd()).tv_sec == past[1].tv_sec)
+    GTEST_SKIP() << "observation: st_mtime is updated by the write fault only; a store that did not fault, "
+                    "followed by msync(MS_SYNC), left the time futimens had set";
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "shmconform/kernel_version.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -35,7 +36,7 @@ const std::optional<std::string>& WhyNoMemfd() {
 
 #define SKIP_UNLESS_MEMFD()                                                  \
   do {                                                                       \
-    if (const auto& why = WhyNoMemfd(); why) GTEST_SKIP() << *why;           \
+    if (const auto& why = WhyNoMemfd(); why) FEATURE_MISSING_SINCE(3, 17, "memfd_create", *why); \
   } while (0)
 
 SysResult<UniqueFd> Memfd(unsigned flags, off_t size = 0) {
@@ -220,7 +221,7 @@ TEST(MemfdSealTest, FutureWriteKeepsExistingMappingsButRefusesNewWriters) {
   auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
   if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_FUTURE_WRITE) != 0) {
     ASSERT_EQ(errno, EINVAL) << DescribeErrno(errno);
-    GTEST_SKIP() << "F_SEAL_FUTURE_WRITE is not supported by this kernel (Linux 5.1+): EINVAL";
+    FEATURE_MISSING_SINCE(5, 1, "F_SEAL_FUTURE_WRITE", "F_ADD_SEALS fails with EINVAL");
   }
   // Unlike F_SEAL_WRITE, the existing writable mapping was no obstacle and still writes.
   std::strcpy(m.bytes(), "old mapping");

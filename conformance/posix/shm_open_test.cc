@@ -280,5 +280,22 @@ INSTANTIATE_TEST_SUITE_P(Modes, ShmOpenAccessTest,
                                            AccessCase{0606, O_RDWR, 0},
                                            AccessCase{0604, O_RDWR | O_TRUNC, EACCES}));
 
+// The descriptor is the lowest one not open. `first` took the lowest free
+// number; once it is closed again, that number is the lowest free one and
+// shm_open must return it (probing numbers with fcntl is not used: emulators
+// such as qemu-user keep descriptors of their own).
+TEST(ShmOpenTest, ReturnsTheLowestFreeDescriptor) {
+  REQUIREMENTS("PSHM.OPEN.LOWEST_FD");
+  SKIP_UNLESS_POSIX_SHM();
+  UniqueFd first(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(first.valid()) << DescribeErrno(errno);
+  UniqueFd second(open("/dev/null", O_RDONLY | O_CLOEXEC));  // keeps the numbers above `first` taken
+  ASSERT_TRUE(second.valid()) << DescribeErrno(errno);
+  const int lowest = first.get();
+  first.reset();
+  auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("lowest"), O_RDWR | O_CREAT | O_EXCL, 0600));
+  EXPECT_EQ(shm.fd(), lowest);
+}
+
 }  // namespace
 }  // namespace shmconform

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -86,6 +87,14 @@ TEST(ShmUnlinkTest, OtherUserCannotUnlinkFailsWithEACCES) {
   EXPECT_THAT(RunAsUser([name] { CHILD_CHECK_ERRNO(shm_unlink(name), EACCES); }), ExitedWithCode(0));
   UniqueFd still(shm_open(name, O_RDONLY, 0));
   EXPECT_TRUE(still.valid()) << DescribeErrno(errno);
+}
+
+TEST(ShmUnlinkTest, NameLongerThanNameMaxFailsWithENAMETOOLONG) {
+  REQUIREMENTS("PSHM.UNLINK.NAME_TOO_LONG");
+  SKIP_UNLESS_POSIX_SHM();
+  std::string name = UniqueShmName("len");
+  name.resize(NAME_MAX + 2, 'x');  // a component of NAME_MAX + 1 bytes after the slash
+  EXPECT_THAT(shm_unlink(name.c_str()), SyscallFailsWithErrno(ENAMETOOLONG));
 }
 
 }  // namespace

@@ -314,15 +314,25 @@ TEST(ShmatTest, IdentifierThatNamesNoSegmentFailsWithEINVAL) {
   EXPECT_THAT(shmat(removed, nullptr, SHM_RDONLY), SyscallFailsWithErrno(EINVAL));
 }
 
+// In a child (its heap may be moved freely): the break does not move, and the
+// heap can still grow over the pages after it, so the attachment was not put
+// in its way.
 TEST(ShmatTest, AttachLeavesTheProgramBreakAlone) {
   REQUIREMENTS("SYSV.SHMAT.BRK_UNCHANGED");
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, 4 * PageSize(), IPC_CREAT | 0600));
-  void* const brk_before = sbrk(0);
-  void* p = shmat(seg.id(), nullptr, 0);
-  void* const brk_after = sbrk(0);
-  ASSERT_THAT(p, SyscallSucceeds());
-  ShmAttachment att(p);
-  EXPECT_EQ(brk_after, brk_before);
+  const int id = seg.id();
+  const size_t growth = 16 * PageSize();
+  EXPECT_THAT(RunInChild([id, growth] {
+                char* const brk_before = static_cast<char*>(sbrk(0));
+                char* const p = static_cast<char*>(shmat(id, nullptr, 0));
+                CHILD_CHECK(p != kFailed);
+                CHILD_CHECK(sbrk(0) == brk_before);
+                CHILD_CHECK(p + 4 * PageSize() <= brk_before || p >= brk_before + growth);
+                CHILD_CHECK(sbrk(static_cast<intptr_t>(growth)) == brk_before);  // the heap still grows
+                CHILD_CHECK(sbrk(0) == brk_before + growth);
+                CHILD_CHECK_SUCCESS(shmdt(p));
+              }),
+              ExitedWithCode(0));
 }
 
 // The child attaches again while its inherited copy still occupies the

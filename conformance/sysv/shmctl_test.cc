@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "shmconform/kernel_version.h"
 #include "shmconform/shmconform.h"
 #include "sysv_util.h"
 
@@ -70,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, ShmctlStatPermissionTest,
 
 // Only uid, gid and the low 9 mode bits are taken from buf: SHM_DEST and
 // SHM_LOCKED bits, the size and the creator ids in it are ignored.
-TEST(ShmctlTest, SetChangesOwnerGroupAndLowModeBitsAndStampsCtime) {
+TEST(ShmctlTest, SetChangesOwnerGroupAndLowModeBits) {
   REQUIREMENTS("SYSV.SHMCTL.SET_FIELDS");
   const key_t key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(key, PageSize(), IPC_CREAT | 0600));
@@ -81,9 +82,7 @@ TEST(ShmctlTest, SetChangesOwnerGroupAndLowModeBitsAndStampsCtime) {
   ds.shm_perm.cuid = 4444;
   ds.shm_perm.mode = 0640 | SHM_DEST | SHM_LOCKED;
   ds.shm_segsz = 1;
-  const time_t before = KernelSeconds();
   ASSERT_THAT(shmctl(seg.id(), IPC_SET, &ds), SyscallSucceedsWithValue(0));
-  const time_t after = KernelSeconds();
   const shmid_ds now = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   EXPECT_EQ(now.shm_perm.uid, 4242u);
   EXPECT_EQ(now.shm_perm.gid, 4343u);
@@ -91,7 +90,8 @@ TEST(ShmctlTest, SetChangesOwnerGroupAndLowModeBitsAndStampsCtime) {
   EXPECT_EQ(now.shm_perm.cgid, created.shm_perm.cgid);
   EXPECT_EQ(now.shm_perm.mode, 0640u);
   EXPECT_EQ(now.shm_segsz, PageSize());
-  EXPECT_THAT(now.shm_ctime, Between(before, after));
+  // shm_ctime: ShmctlVariantTest.SetStampsCtimeThroughLibcAndTheRawSystemCall
+  // (its creation stamp provably older, one clock-second wait for both paths).
   EXPECT_THAT(shmget(key, 0, 0), SyscallSucceedsWithValue(seg.id()));  // not marked
 }
 
@@ -377,7 +377,7 @@ TEST(ShmctlTest, ShmStatNeedsReadPermissionButShmStatAnyDoesNot) {
   ASSERT_GE(index, 0);
   shmid_ds ds{};
   if (shmctl(index, SHM_STAT_ANY, &ds) == -1 && errno == EINVAL)
-    GTEST_SKIP() << "SHM_STAT_ANY is not supported here (Linux < 4.17, or an emulator without it)";
+    FEATURE_MISSING_SINCE(4, 17, "SHM_STAT_ANY", "shmctl(SHM_STAT_ANY) fails with EINVAL");
   const int id = seg.id();
   EXPECT_THAT(RunAsUser([index, id] {
                 shmid_ds buf{};

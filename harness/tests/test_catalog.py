@@ -122,3 +122,98 @@ def test_every_conformance_test_and_requirement_match(conformance_binaries):
             tests[f"{binary.name}:{t.name}"] = list(t.requirements)
     result = catalog.check(catalog.load(), tests)
     assert result.ok, "\n" + result.describe()
+
+
+REGRESSION = GOOD + """
+    [[requirement]]
+    id = "AREA.REGRESSION.FIXED"
+    statement = "A fixed bug stays fixed."
+    sources = ["shmat(2) ERRORS"]
+    profile = "linux"
+    fixed_by = "8f89c007b6de (ipc/shm: fix shmat() nil address after round-down when remapping)"
+    first_fixed = "4.17"
+"""
+
+
+def test_regression_entries_carry_their_fixing_commit(tmp_path, seed):
+    reqs = catalog.load(write_catalog(tmp_path / "cat", REGRESSION), seed)
+    fixed = reqs["AREA.REGRESSION.FIXED"]
+    assert fixed.fixed_by.startswith("8f89c007b6de (")
+    assert fixed.first_fixed == "4.17"
+    assert reqs["AREA.CALL.ONE"].fixed_by is None and reqs["AREA.CALL.ONE"].first_fixed is None
+
+
+@pytest.mark.parametrize("fields, message", [
+    ('fixed_by = "8f89c007b6de (title)"', "fixed_by and first_fixed go together"),
+    ('first_fixed = "4.17"', "fixed_by and first_fixed go together"),
+    ('fixed_by = "not a sha"\nfirst_fixed = "4.17"', "fixed_by must be '<commit sha> \\(<title>\\)'"),
+    ('fixed_by = "8f89c007b6de"\nfirst_fixed = "4.17"', "fixed_by must be"),
+    ('fixed_by = "8f89c007b6de (title)"\nfirst_fixed = "v4.17-rc1"', "first_fixed must be a release"),
+    ('fixed_by = "8f89c007b6de (title)"\nfirst_fixed = 4.17', "first_fixed must be a release"),
+])
+def test_malformed_regression_fields_are_rejected(tmp_path, seed, fields, message):
+    body = ('[[requirement]]\nid = "AREA.X.Y"\nstatement = "S."\nsources = ["POSIX mmap"]\nprofile = "linux"\n'
+            + fields + "\n")
+    with pytest.raises(catalog.CatalogError, match=message):
+        catalog.load(write_catalog(tmp_path / "cat", body), seed)
+
+
+def test_project_regressions_name_their_fix():
+    """Every REGRESSION requirement says which commit fixed it and since when."""
+    for rid, req in catalog.load().items():
+        if ".REGRESSION." in rid:
+            assert req.fixed_by and req.first_fixed, f"{rid} lacks fixed_by/first_fixed"
+
+
+def write_open_posix(directory: pathlib.Path, body: str) -> pathlib.Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / catalog.OPEN_POSIX_FILE).write_text(textwrap.dedent(body))
+    return directory
+
+
+OPEN_POSIX = """
+    [suite]
+    assertions = { mmap = 2 }
+
+    [[assertion]]
+    interface = "mmap"
+    id = 1
+    requirements = ["AREA.CALL.ONE"]
+
+    [[assertion]]
+    interface = "mmap"
+    id = 2
+    not_applicable = "Typed memory does not exist here."
+"""
+
+
+def test_open_posix_mapping_is_not_a_requirement_file(tmp_path, seed):
+    d = write_open_posix(write_catalog(tmp_path / "cat", GOOD), OPEN_POSIX)
+    assert sorted(catalog.load(d, seed)) == ["AREA.CALL.ONE", "AREA.CALL.TWO"]
+
+
+def test_open_posix_mapping_checks(tmp_path, seed):
+    d = write_open_posix(write_catalog(tmp_path / "cat", GOOD), OPEN_POSIX)
+    reqs = catalog.load(d, seed)
+    suite, assertions = catalog.load_open_posix(d)
+    assert catalog.check_open_posix(reqs, suite, assertions) == []
+    broken = OPEN_POSIX.replace('"AREA.CALL.ONE"', '"AREA.CALL.NONE"').replace("mmap = 2", "mmap = 3")
+    suite, assertions = catalog.load_open_posix(write_open_posix(tmp_path / "cat", broken))
+    problems = catalog.check_open_posix(reqs, suite, assertions)
+    assert "mmap assertion 1 names unknown requirement AREA.CALL.NONE" in problems
+    assert "mmap assertions not mapped: [3]" in problems
+
+
+def test_open_posix_assertion_needs_exactly_one_of_requirements_or_reason(tmp_path):
+    both = OPEN_POSIX.replace('not_applicable = "Typed', 'requirements = ["AREA.CALL.ONE"]\n    not_applicable = "Typed')
+    with pytest.raises(catalog.CatalogError, match="either requirements or not_applicable"):
+        catalog.load_open_posix(write_open_posix(tmp_path / "cat", both))
+
+
+def test_project_open_posix_mapping_is_complete():
+    """Every Open POSIX assertion of our interfaces is mapped to existing requirements or says why not."""
+    suite, assertions = catalog.load_open_posix()
+    assert catalog.check_open_posix(catalog.load(), suite, assertions) == []
+    assert suite["assertions"] == {"mmap": 32, "munmap": 10, "shm_open": 42, "shm_unlink": 11}
+    for a in assertions:
+        assert a.requirements or len(a.not_applicable) > 20, f"{a.interface} {a.number}: give a real reason"
