@@ -25,7 +25,8 @@ import tarfile
 import threading
 import time
 
-from harness import builds, kernels, script
+from harness import builds, kernels, result_framing, script
+from harness.oci import wrap_diagnosis
 from harness.script import Invocation
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -282,6 +283,15 @@ class WrapTarget(HostTarget):
         first = self.prefix.split()[0]
         if not shutil.which(first):
             raise TargetError(f"wrap: '{first}' is not an executable on PATH")
+
+    def run_round(self, invocations, round_dir, timeout):
+        # The wrapper may give the binary a file system of its own (runsc do: a
+        # throw-away overlay): its JSON report comes back on stdout as well.
+        out = super().run_round([result_framing.frame(i) for i in invocations], round_dir, timeout)
+        for inv in invocations:
+            result_framing.unframe(out.results, inv.id)
+        wrap_diagnosis.raise_if_never_started(self, invocations, out, round_dir)
+        return out
 
 
 class QemuUserTarget(HostTarget):
@@ -561,5 +571,8 @@ def parse(spec: str) -> Target:
         return QemuUserTarget(spec, arg)
     if kind == "ssh":
         return SshTarget(spec, arg)
+    if kind in ("oci", "gvisor"):
+        from harness.oci.target import OciTarget  # noqa: PLC0415 - imports this module
+        return OciTarget(spec, arg, family=kind)
     raise TargetError(f"unknown target '{spec}' (use local, ns, bwrap, wrap:\"PREFIX\", uml[:KERNEL], "
                       f"qemu:KERNEL, qemu-user:ARCH, ssh:USER@HOST[:PORT])")
