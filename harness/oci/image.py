@@ -24,14 +24,14 @@ class ImageError(Exception):
     """The image cannot be made; the message is one line for the user."""
 
 
-def image_files(bins: pathlib.Path, probe: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
+def image_files(bins: pathlib.Path, probe: pathlib.Path, agent: pathlib.Path) -> list[tuple[str, pathlib.Path]]:
     """(name in GUEST_BIN, host file) of every static binary the image carries."""
     files = []
     for sub in ("conformance", "stress", "bench"):
         for p in sorted((bins / sub).glob(f"{sub}-*")):
             if p.is_file() and os.access(p, os.X_OK):
                 files.append((p.name, p))
-    files.append(("shmconform-probe", probe))
+    files += [("shmconform-probe", probe), (agent.name, agent)]
     return files
 
 
@@ -88,11 +88,11 @@ def write_rootfs(out: pathlib.Path, files: list[tuple[str, pathlib.Path]], busyb
             tar.add(str(path), arcname=f"{GUEST_BIN.lstrip('/')}/{name}")
 
 
-def ensure(podman: Podman, bins: pathlib.Path, probe: pathlib.Path, work: pathlib.Path) -> str:
+def ensure(podman: Podman, bins: pathlib.Path, probe: pathlib.Path, agent: pathlib.Path, work: pathlib.Path) -> str:
     """The image reference for this build: imported once, reused while the build is
     unchanged; images of other builds are removed."""
-    files = image_files(bins, probe)
-    if len(files) == 1:
+    files = image_files(bins, probe, agent)
+    if len(files) == 2:
         raise ImageError(f"no static test binaries in {bins}: build the static preset first")
     busybox = _static_busybox()
     ref = f"{IMAGE_REPO}:{content_hash(files, busybox)}"

@@ -18,7 +18,7 @@ import subprocess
 import threading
 
 from harness import script
-from harness.oci import diagnose, image, options, podman
+from harness.oci import agent, diagnose, image, options, podman
 from harness.oci.image import GUEST_BIN
 from harness.targets import RoundOutcome, Target, TargetError, supervise
 
@@ -108,8 +108,9 @@ class OciTarget(Target):
             self.runtime, self.runtime_flags, notes = podman.runtime_command(self.opts, ctx.cache_dir / "oci")
             podman_version = self.podman.version()
             self.probe = probe_binary(ctx)
-            self.image = image.ensure(self.podman, self.binaries_dir(ctx), self.probe, ctx.work_dir / "oci-image")
-        except (podman.PodmanError, image.ImageError) as e:
+            self.image = image.ensure(self.podman, self.binaries_dir(ctx), self.probe, agent.agent_binary(ctx.cache_dir),
+                                      ctx.work_dir / "oci-image")
+        except (podman.PodmanError, image.ImageError, agent.AgentError) as e:
             raise TargetError(f"{self.name}: {e}") from None
         version = podman.runtime_version(self.opts, self.runtime)
         self.virtualization = f"OCI container: {self.opts.runtime_name} ({version}) via podman {podman_version}"
