@@ -23,7 +23,7 @@ import subprocess
 from harness.oci.options import OciOptions
 
 IMAGE_REPO = "localhost/shmconform"
-LABEL = "org.shmconform.run"
+LABEL = "org.shmconform.owner"     # value: RUNID.TARGET, so one target's cleanup spares the others
 
 
 class PodmanError(Exception):
@@ -153,9 +153,9 @@ class Podman:
         return removed
 
     # -- containers --------------------------------------------------------
-    def remove_containers(self, run_id: str) -> None:
-        """Force-remove every container of this run (a killed round leaves its container running)."""
-        out = self.call("ps", "-a", "-q", "--filter", f"label={LABEL}={run_id}").stdout.decode().split()
+    def remove_containers(self, owner: str) -> None:
+        """Force-remove every container labelled with owner (a killed round leaves its container running)."""
+        out = self.call("ps", "-a", "-q", "--filter", f"label={LABEL}={owner}").stdout.decode().split()
         if out:
             self.call("rm", "-f", "-t", "0", *out, timeout=60)
 
@@ -198,10 +198,10 @@ def runtime_version(opts: OciOptions, path: str) -> str:
     return first
 
 
-def run_args(opts: OciOptions, *, runtime: str, runtime_flags: list[str], name: str, run_id: str,
+def run_args(opts: OciOptions, *, runtime: str, runtime_flags: list[str], name: str, owner: str,
              mounts: list[tuple[pathlib.Path, str]], image: str, command: list[str]) -> list[str]:
     """podman run arguments for one round in a fresh container."""
-    args = ["run", "--rm", "--name", name, "--label", f"{LABEL}={run_id}", "--network=none",
+    args = ["run", "--rm", "--name", name, "--label", f"{LABEL}={owner}", "--network=none",
             f"--runtime={runtime}", *[f"--runtime-flag={f}" for f in runtime_flags],
             f"--ipc={opts.ipc}", *ulimit_args()]
     args += [f"--cap-add={c}" for c in opts.cap_add]

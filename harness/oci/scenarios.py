@@ -53,7 +53,7 @@ class Lab:
     def _args(self, spec_options: str, name: str, extra: list[str], command: list[str], detach=False):
         opts = options.parse(f"{self.runtime_name}{',' if spec_options else ''}{spec_options}")
         runtime, flags, _ = podman.runtime_command(opts, self.cache_dir / "oci")
-        args = podman.run_args(opts, runtime=runtime, runtime_flags=flags, name=name, run_id=self.run_id,
+        args = podman.run_args(opts, runtime=runtime, runtime_flags=flags, name=name, owner=self.run_id,
                                mounts=[], image=self.image, command=command)
         i = args.index(self.image)
         args[i:i] = extra

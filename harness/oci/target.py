@@ -93,6 +93,11 @@ class OciTarget(Target):
         self.profile: dict = {}
         self.podman: podman.Podman | None = None
 
+    @property
+    def owner(self) -> str:
+        """The label value of this target's containers in this run."""
+        return f"{self.ctx.run_id}.{_safe(self.name)}"
+
     def prepare(self, ctx):
         super().prepare(ctx)
         exe = os.environ.get("SHMCONFORM_PODMAN", "podman")
@@ -133,7 +138,7 @@ class OciTarget(Target):
         (round_dir / "round.sh").write_text(text)
         name = f"shmconform-{self.ctx.run_id}-{_safe(self.name)}-{round_dir.name}"[:200]
         args = podman.run_args(self.opts, runtime=self.runtime, runtime_flags=self.runtime_flags, name=name,
-                               run_id=self.ctx.run_id, mounts=[(round_dir, GUEST_ROUND)], image=self.image,
+                               owner=self.owner, mounts=[(round_dir, GUEST_ROUND)], image=self.image,
                                command=["/bin/sh", f"{GUEST_ROUND}/round.sh"])
         log_path = round_dir / "podman.log"
         with open(log_path, "wb") as log:
@@ -156,7 +161,7 @@ class OciTarget(Target):
     def teardown(self):
         if self.podman is not None:
             try:
-                self.podman.remove_containers(self.ctx.run_id)
+                self.podman.remove_containers(self.owner)
             except podman.PodmanError:
                 pass
 
