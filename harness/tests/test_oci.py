@@ -172,7 +172,8 @@ def test_wrap_runsc_do_brings_the_reports_back_or_says_why_not(fake_build, tmp_p
 @pytest.mark.skipif(not HAS_PODMAN, reason="podman is not installed (ci/bootstrap.sh oci)")
 def test_oci_runc_end_to_end_with_the_container_profile(fake_build, tmp_path):
     ctx = ctx_for(tmp_path, fake_build, preset_dirs={"static": fake_build})
-    run = engine.run_target(targets.parse("oci:runc,shm-size=8m"), ctx, engine.Plan(binaries=["conformance-fake"]))
+    target = targets.parse("oci:runc,shm-size=8m")
+    run = engine.run_target(target, ctx, engine.Plan(binaries=["conformance-fake"]))
     assert run.status == "ok", run.error
     statuses = {f"{r.suite}.{r.name}": r.status for r in run.results}
     assert statuses["Fake.Passes"] == "pass" and statuses["Fake.Fails"] == "fail", statuses
@@ -181,6 +182,30 @@ def test_oci_runc_end_to_end_with_the_container_profile(fake_build, tmp_path):
     assert "CAP_IPC_OWNER" in env["capabilities_missing"] and env["proc_sys_read_only"] == "yes"
     assert env["oci_runtime_version"].startswith("runc version")
     p = podman.Podman(ctx.cache_dir / "oci")
-    left = p.check("ps", "-a", "-q", "--filter", f"label={podman.LABEL}={ctx.run_id}").split()
+    left = p.check("ps", "-a", "-q", "--filter", f"label={podman.LABEL}={target.owner}").split()
     assert left == [], "containers left behind"
     assert env["oci_image"] in p.check("images", "--format", "{{.Repository}}:{{.Tag}}")
+
+
+# -- skip, not fail: a fake container environment ---------------------------------
+SYSCTL_TESTS = "ShmgetTest.SizeAboveShmmaxFailsWithEINVAL:ShmgetTest.CreateBeyondShmmniFailsWithENOSPC"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a mount namespace with a read-only /proc/sys")
+@pytest.mark.parametrize("read_only", [True, False])
+def test_a_read_only_proc_sys_gives_a_skip_with_the_reason(read_only):
+    from .conftest import build_dir
+    binary = build_dir() / "conformance" / "conformance-sysv"
+    # What a container does by default: /proc/sys mounted read-only (here in a private mount
+    # namespace of this command only). The control run, writable, passes the same tests.
+    remount = "mount --bind /proc/sys /proc/sys && mount -o remount,bind,ro /proc/sys && " if read_only else ""
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", remount + 'exec "$0" "$@"',
+                        str(binary), f"--gtest_filter={SYSCTL_TESTS}", "--gtest_color=no"],
+                       capture_output=True, text=True, timeout=120)
+    for name in SYSCTL_TESTS.split(":"):
+        if read_only:
+            assert f"[  SKIPPED ] {name}" in r.stdout, r.stdout[-2000:]
+        else:
+            assert f"[       OK ] {name}" in r.stdout, r.stdout[-2000:]
+    assert ("/proc/sys is read-only here" in r.stdout) == read_only
+    assert r.returncode == 0, r.stdout[-2000:]
