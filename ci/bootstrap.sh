@@ -21,7 +21,7 @@ run_packages=(
 oci_packages=(podman runc crun runsc conmon catatonit busybox-static)
 test_packages=(
   "${run_packages[@]}" "${oci_packages[@]}"
-  python3-pytest-xdist lcov
+  python3-pytest-xdist python3-pyflakes lcov
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu googletest
   qemu-system-x86 qemu-user bubblewrap openssh-server openssh-client
   stress-ng chromium fonts-dejavu-core

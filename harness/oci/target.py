@@ -20,12 +20,9 @@ import threading
 from harness import script
 from harness.oci import agent, diagnose, image, options, podman
 from harness.oci.image import GUEST_BIN
-from harness.targets import RoundOutcome, Target, TargetError, supervise
-
-try:  # the targets package (harness/targets/) or the single module before it
-    from harness.targets.probe import probe_binary
-except ImportError:  # pragma: no cover - depends on the merge state
-    from harness.targets import probe_binary
+from harness.targets.base import RoundOutcome, Target, TargetError
+from harness.targets.probe import probe_binary
+from harness.targets.processes import supervise
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 GUEST_ROUND = "/round"

@@ -12,7 +12,7 @@ _NEVER_STARTED = ("cannot create sandbox", "waiting for sandbox to start")
 
 def raise_if_never_started(target, invocations, outcome, round_dir: pathlib.Path) -> None:
     """TargetError when every invocation of the round only printed a sandbox start failure."""
-    from harness.targets import TargetError  # noqa: PLC0415 - the targets module imports this one
+    from harness.targets.base import TargetError  # noqa: PLC0415 - keeps harness.oci free of import cycles
 
     texts = []
     for inv in invocations:

@@ -31,7 +31,7 @@ def requirement(rid):
 
 @pytest.fixture(scope="module", params=RUNTIMES)
 def lab(request, fake_build, tmp_path_factory):
-    from harness.targets import probe_binary
+    from harness.targets.probe import probe_binary
     work = tmp_path_factory.mktemp("lab")
     ctx = ctx_for(work, fake_build)
     lab = scenarios.Lab(cli.cache_dir(), fake_build, probe_binary(ctx), request.param, work)

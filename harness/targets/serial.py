@@ -1,0 +1,47 @@
+"""How a QEMU guest's round script sends files back over serial ports: the
+guest side (shell functions for the round script's prologue) and the host
+side that turns the captured streams back into result files."""
+from __future__ import annotations
+
+import base64
+import pathlib
+
+# Guest side: ttyS1 carries whole result files (base64 between markers), ttyS2
+# a live copy of each invocation's output (see harness/script.py, $LIVE).
+GUEST_PROLOGUE = "\n".join([
+    "stty -F /dev/ttyS1 raw -echo 2>/dev/null; stty -F /dev/ttyS2 raw -echo 2>/dev/null",
+    "LIVE=/dev/ttyS2",
+    "emit() { [ -f \"$R/$1\" ] || return 0; { echo \"@@SHMCONFORM-FILE $1\"; base64 \"$R/$1\";"
+    " echo \"@@SHMCONFORM-END $1\"; } > /dev/ttyS1; }",
+])
+
+
+def _safe_name(name: str) -> bool:
+    return bool(name) and "/" not in name and not name.startswith(".")
+
+
+def unframe(data: bytes, out: pathlib.Path) -> None:
+    """Files the guest sent over the results serial port (base64 between markers)."""
+    name, chunks = None, []
+    for raw in data.replace(b"\r", b"").split(b"\n"):
+        line = raw.decode("ascii", errors="replace")
+        if line.startswith("@@SHMCONFORM-FILE "):
+            name, chunks = line.split(" ", 1)[1].strip(), []
+        elif line.startswith("@@SHMCONFORM-END ") and name:
+            if _safe_name(name):
+                try:
+                    (out / name).write_bytes(base64.b64decode("".join(chunks)))
+                except ValueError:
+                    pass
+            name = None
+        elif name is not None:
+            chunks.append(line.strip())
+
+
+def unlive(data: bytes, out: pathlib.Path) -> None:
+    """The live copy of each invocation's output: the only record of one a panic cut short."""
+    for section in data.replace(b"\r", b"").split(b"@@SHMCONFORM-LIVE ")[1:]:
+        head, _, body = section.partition(b"\n")
+        name = head.decode("ascii", errors="replace").strip()
+        if _safe_name(name) and not (out / f"{name}.rc").exists():
+            (out / f"{name}.out").write_bytes(body)
