@@ -28,7 +28,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 GUEST_ROUND = "/round"
 # Capabilities that change what the suite sees, by bit number (linux/capability.h).
 CAPS = {1: "CAP_DAC_OVERRIDE", 3: "CAP_FOWNER", 6: "CAP_SETGID", 7: "CAP_SETUID", 14: "CAP_IPC_LOCK",
-        15: "CAP_IPC_OWNER", 21: "CAP_SYS_ADMIN", 24: "CAP_SYS_RESOURCE"}
+        15: "CAP_IPC_OWNER", 19: "CAP_SYS_PTRACE", 21: "CAP_SYS_ADMIN", 24: "CAP_SYS_RESOURCE"}
 # What the container looks like from inside, measured by the round script itself.
 PROFILE_PROLOGUE = r'''{
   echo "container_cap_eff=$(awk '/^CapEff:/ { print $2 }' /proc/self/status)"
