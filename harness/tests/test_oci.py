@@ -13,7 +13,7 @@ import tempfile
 
 import pytest
 
-from harness import engine, result_framing, targets
+from harness import builds, engine, result_framing, targets
 from harness.oci import diagnose, options, podman
 from harness.script import Invocation
 
@@ -168,22 +168,38 @@ def test_wrap_runsc_do_brings_the_reports_back_or_says_why_not(fake_build, tmp_p
 
 
 # -- end to end -------------------------------------------------------------------
+E2E_FILTER = "ShmgetTest.*:ShmatTest.PrivilegedCallerAttachesWhateverTheMode"
+
+
+@pytest.fixture(scope="session")
+def static_build() -> pathlib.Path:
+    """The static preset's sysv and mmap binaries (the same subset test_vm_targets builds)."""
+    return builds.ensure("static", only=["conformance-sysv", "conformance-mmap"])
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_PODMAN, reason="podman is not installed (ci/bootstrap.sh oci)")
-def test_oci_runc_end_to_end_with_the_container_profile(fake_build, tmp_path):
-    ctx = ctx_for(tmp_path, fake_build, preset_dirs={"static": fake_build})
+def test_oci_runc_end_to_end_with_the_container_profile(static_build, tmp_path):
+    """The real static binaries in a runc container (about 5 s here once the image exists):
+    they pass, the test needing CAP_IPC_OWNER skips with the reason, the profile is recorded,
+    and no container is left."""
+    ctx = ctx_for(tmp_path, static_build, preset_dirs={"static": static_build})
     target = targets.parse("oci:runc,shm-size=8m")
-    run = engine.run_target(target, ctx, engine.Plan(binaries=["conformance-fake"]))
+    run = engine.run_target(target, ctx, engine.Plan(binaries=["conformance-sysv"], gtest_filter=E2E_FILTER))
     assert run.status == "ok", run.error
-    statuses = {f"{r.suite}.{r.name}": r.status for r in run.results}
-    assert statuses["Fake.Passes"] == "pass" and statuses["Fake.Fails"] == "fail", statuses
+    results = {f"{r.suite}.{r.name}": r for r in run.results}
+    assert any(k.startswith("ShmgetTest.") and r.status == "pass" for k, r in results.items())
+    bad = [(k, r.status, r.message[:200]) for k, r in results.items() if r.status not in ("pass", "skip")]
+    assert not bad, bad
+    privileged = results["ShmatTest.PrivilegedCallerAttachesWhateverTheMode"]
+    assert privileged.status == "skip" and "CAP_IPC_OWNER" in privileged.message, privileged
+    assert all(r.requirements for r in run.results)
     env = run.environment
     assert env["oci_runtime"] == "runc" and env["ipc_mode"] == "private" and env["dev_shm_kb"] == 8192
     assert "CAP_IPC_OWNER" in env["capabilities_missing"] and env["proc_sys_read_only"] == "yes"
     assert env["oci_runtime_version"].startswith("runc version")
     p = podman.Podman(ctx.cache_dir / "oci")
-    left = p.check("ps", "-a", "-q", "--filter", f"label={podman.LABEL}={target.owner}").split()
-    assert left == [], "containers left behind"
+    assert p.check("ps", "-a", "-q", "--filter", f"label={podman.LABEL}={target.owner}").split() == []
     assert env["oci_image"] in p.check("images", "--format", "{{.Repository}}:{{.Tag}}")
 
 
