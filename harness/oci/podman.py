@@ -160,6 +160,29 @@ class Podman:
             self.call("rm", "-f", "-t", "0", *out, timeout=60)
 
 
+# Where podman 4 and the runtimes keep state outside our configuration (no option moves
+# them): the runtimes' state roots and netavark's run directory. Empty after a container
+# is removed; teardown removes the ones that were not there before.
+STATE_DIRS = [pathlib.Path(p) for p in ("/run/runc", "/run/crun", "/run/runsc", "/run/containers/networks",
+                                         "/run/containers", "/run/libpod", "/var/lib/containers/cache",
+                                         "/var/lib/containers")]
+
+
+def existing_state_dirs() -> set[pathlib.Path]:
+    return {d for d in STATE_DIRS if d.exists()}
+
+
+def remove_new_empty_state_dirs(before: set[pathlib.Path]) -> None:
+    """rmdir the state directories that appeared since `before` and are empty (a
+    directory another container still uses is never empty, and rmdir leaves it)."""
+    for d in STATE_DIRS:   # children before their parents
+        if d not in before:
+            try:
+                d.rmdir()
+            except OSError:
+                pass
+
+
 def runtime_command(opts: OciOptions, home: pathlib.Path) -> tuple[str, list[str], list[str]]:
     """(runtime path for --runtime, --runtime-flag values, notes for the report).
     PodmanError when the runtime is not installed."""

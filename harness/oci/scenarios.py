@@ -35,6 +35,7 @@ class Lab:
                  work_dir: pathlib.Path):
         self.run_id = f"lab-{uuid.uuid4().hex[:8]}"
         self.runtime_name = runtime
+        self.state_dirs_before = podman.existing_state_dirs()
         self.podman = podman.Podman(cache_dir / "oci")
         self.podman.configure()
         self.agent_host = agent.agent_binary(cache_dir)
@@ -93,3 +94,4 @@ class Lab:
 
     def close(self) -> None:
         self.podman.remove_containers(self.run_id)
+        podman.remove_new_empty_state_dirs(self.state_dirs_before)

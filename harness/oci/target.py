@@ -104,6 +104,7 @@ class OciTarget(Target):
         if not shutil.which(exe):
             raise TargetError(f"{self.name}: podman is not installed or not on PATH ({exe}); "
                               f"as root run: apt-get install podman")
+        self.state_dirs_before = podman.existing_state_dirs()
         self.podman = podman.Podman(ctx.cache_dir / "oci", executable=exe)
         try:
             self.podman.configure()
@@ -161,6 +162,7 @@ class OciTarget(Target):
                 self.podman.remove_containers(self.owner)
             except podman.PodmanError:
                 pass
+            podman.remove_new_empty_state_dirs(self.state_dirs_before)
 
 
 def _safe(name: str) -> str:
