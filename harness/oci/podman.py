@@ -24,6 +24,7 @@ from harness.oci.options import OciOptions
 
 IMAGE_REPO = "localhost/shmconform"
 LABEL = "org.shmconform.owner"     # value: RUNID.TARGET, so one target's cleanup spares the others
+PID_LABEL = "org.shmconform.pid"   # the harness process that started the container
 
 
 class PodmanError(Exception):
@@ -153,6 +154,20 @@ class Podman:
         return removed
 
     # -- containers --------------------------------------------------------
+    def remove_orphans(self) -> list[str]:
+        """Force-remove our containers whose harness process is gone (it was SIGKILLed:
+        conmon outlives it, so the container would run on)."""
+        out = self.call("ps", "-a", "--filter", f"label={PID_LABEL}",
+                        "--format", f'{{{{.ID}}}} {{{{index .Labels "{PID_LABEL}"}}}}').stdout.decode()
+        orphans = []
+        for line in out.splitlines():
+            cid, _, pid = line.partition(" ")
+            if pid.strip().isdigit() and not os.path.exists(f"/proc/{pid.strip()}"):
+                orphans.append(cid)
+        if orphans:
+            self.call("rm", "-f", "-t", "0", *orphans, timeout=60)
+        return orphans
+
     def remove_containers(self, owner: str) -> None:
         """Force-remove every container labelled with owner (a killed round leaves its container running)."""
         out = self.call("ps", "-a", "-q", "--filter", f"label={LABEL}={owner}").stdout.decode().split()
@@ -224,7 +239,7 @@ def runtime_version(opts: OciOptions, path: str) -> str:
 def run_args(opts: OciOptions, *, runtime: str, runtime_flags: list[str], name: str, owner: str,
              mounts: list[tuple[pathlib.Path, str]], image: str, command: list[str]) -> list[str]:
     """podman run arguments for one round in a fresh container."""
-    args = ["run", "--rm", "--name", name, "--label", f"{LABEL}={owner}", "--network=none",
+    args = ["run", "--rm", "--name", name, "--label", f"{LABEL}={owner}", "--label", f"{PID_LABEL}={os.getpid()}", "--network=none",
             f"--runtime={runtime}", *[f"--runtime-flag={f}" for f in runtime_flags],
             f"--ipc={opts.ipc}", *ulimit_args()]
     args += [f"--cap-add={c}" for c in opts.cap_add]

@@ -108,6 +108,7 @@ class OciTarget(Target):
         self.podman = podman.Podman(ctx.cache_dir / "oci", executable=exe)
         try:
             self.podman.configure()
+            self.podman.remove_orphans()
             self.runtime, self.runtime_flags, notes = podman.runtime_command(self.opts, ctx.cache_dir / "oci")
             podman_version = self.podman.version()
             self.probe = probe_binary(ctx)

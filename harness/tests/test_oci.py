@@ -201,6 +201,11 @@ def test_oci_runc_end_to_end_with_the_container_profile(static_build, tmp_path):
     p = podman.Podman(ctx.cache_dir / "oci")
     assert p.check("ps", "-a", "-q", "--filter", f"label={podman.LABEL}={target.owner}").split() == []
     assert env["oci_image"] in p.check("images", "--format", "{{.Repository}}:{{.Tag}}")
+    # A container whose harness was SIGKILLed (its pid label names no live process) goes at the next prepare.
+    orphan = p.check("run", "-d", "--runtime=runc", "--label", f"{podman.PID_LABEL}=2147483646", "--network=none",
+                     *podman.ulimit_args(), env["oci_image"], "/bin/sleep", "300").strip()
+    targets.parse("oci:runc").prepare(ctx)
+    assert orphan not in p.check("ps", "-a", "-q", "--no-trunc")
 
 
 # -- skip, not fail: a fake container environment ---------------------------------
