@@ -183,6 +183,7 @@ def test_oci_runc_end_to_end_with_the_container_profile(static_build, tmp_path):
     """The real static binaries in a runc container (about 5 s here once the image exists):
     they pass, the test needing CAP_IPC_OWNER skips with the reason, the profile is recorded,
     and no container is left."""
+    state_before = podman.existing_state_dirs()
     ctx = ctx_for(tmp_path, static_build, preset_dirs={"static": static_build})
     target = targets.parse("oci:runc,shm-size=8m")
     run = engine.run_target(target, ctx, engine.Plan(binaries=["conformance-sysv"], gtest_filter=E2E_FILTER))
@@ -206,6 +207,8 @@ def test_oci_runc_end_to_end_with_the_container_profile(static_build, tmp_path):
                      *podman.ulimit_args(), env["oci_image"], "/bin/sleep", "300").strip()
     targets.parse("oci:runc").prepare(ctx)
     assert orphan not in p.check("ps", "-a", "-q", "--no-trunc")
+    podman.remove_new_empty_state_dirs(state_before)
+    assert podman.existing_state_dirs() == state_before, "state directories left in /run or /var/lib"
 
 
 # -- skip, not fail: a fake container environment ---------------------------------

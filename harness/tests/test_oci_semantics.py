@@ -29,8 +29,17 @@ def requirement(rid):
     return mark
 
 
+@pytest.fixture(scope="module")
+def podman_state_dirs():
+    """The runtimes' state directories in /run that these tests create are removed after all labs."""
+    from harness.oci import podman
+    before = podman.existing_state_dirs()
+    yield
+    podman.remove_new_empty_state_dirs(before)
+
+
 @pytest.fixture(scope="module", params=RUNTIMES)
-def lab(request, fake_build, tmp_path_factory):
+def lab(request, fake_build, tmp_path_factory, podman_state_dirs):
     from harness.targets.probe import probe_binary
     work = tmp_path_factory.mktemp("lab")
     ctx = ctx_for(work, fake_build)
