@@ -22,6 +22,9 @@ _KNOWN = [
     ("cannot set up a platform", "gVisor cannot use its platform here (ptrace needs PTRACE, kvm needs /dev/kvm)"),
     ("/dev/kvm", "gVisor's kvm platform needs a usable /dev/kvm (use platform=ptrace)"),
     ("no such file or directory: OCI runtime", "the OCI runtime binary is missing"),
+    ("container creation timeout",
+     "the runtime never reported the container created (a sandbox hanging at start: for gVisor, its platform)"),
+    ("conmon bytes", "the runtime answered conmon with nothing it understands (is it an OCI runtime?)"),
     ("executable file not found", "the OCI runtime or the command is not on PATH"),
 ]
 
@@ -46,7 +49,7 @@ def cause(output: str, *, runtime: str, paths: dict[str, pathlib.Path] | None = 
     said = lines[-1] if lines else "no output"
     if said.startswith("Error: "):
         said = said[len("Error: "):]
-    said = said[:240]
+    said = "".join(c if c.isprintable() else "?" for c in said)[:240]
     for needle, meaning in _KNOWN:
         if needle.lower() in (output or "").lower():
             return f"{runtime} cannot start: {meaning} ({said})"

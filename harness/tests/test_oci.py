@@ -146,6 +146,9 @@ def test_known_runtime_errors_get_their_cause():
     line = diagnose.cause("Error: OCI runtime error: crun: cgroups in hybrid mode not supported, drop all "
                           "controllers from cgroupv2", runtime="crun")
     assert "hybrid cgroup" in line and "\n" not in line
+    line = diagnose.cause('Error: container create failed (no logs from conmon): conmon bytes "": readObjectStart: '
+                          'expect { or n, but found \x00, error', runtime="oci:/usr/bin/true")
+    assert "not an OCI runtime" not in line and "is it an OCI runtime" in line and line.isprintable()
 
 
 @pytest.mark.slow
