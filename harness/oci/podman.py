@@ -18,6 +18,7 @@ import os
 import pathlib
 import resource
 import shutil
+import signal
 import subprocess
 
 from harness.oci.options import OciOptions
@@ -196,6 +197,44 @@ def remove_new_empty_state_dirs(before: set[pathlib.Path]) -> None:
                 d.rmdir()
             except OSError:
                 pass
+
+
+def container_id_of(name: str) -> str:
+    """The id of container `name` from its conmon's command line (-n NAME -c ID), for a
+    container podman already forgot; "" when no conmon names it."""
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"conmon") and name.encode() in argv and b"-c" in argv:
+            i = argv.index(b"-c")
+            return argv[i + 1].decode() if i + 1 < len(argv) else ""
+    return ""
+
+
+def reap_container(cid: str) -> list[int]:
+    """After `podman rm -f` of a container that never started: kill what its start left
+    running (conmon, the runtime, gVisor's sandbox and gofer all name the 64-hex id on
+    their command line) and remove the runtime's state files named by it."""
+    if len(cid) != 64 or not all(c in "0123456789abcdef" for c in cid):
+        return []
+    killed = []
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            if cid.encode() in (proc / "cmdline").read_bytes():
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+        except (OSError, ValueError):
+            pass
+    for d in STATE_DIRS[:3]:
+        for entry in (d.glob(f"{cid}*") if d.is_dir() else []):
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+    return killed
 
 
 def runtime_command(opts: OciOptions, home: pathlib.Path) -> tuple[str, list[str], list[str]]:

@@ -144,8 +144,12 @@ class OciTarget(Target):
             rc, timed_out = supervise(self.podman.command(*args), timeout=timeout, stop=self.ctx.stop,
                                       stdout=log, stderr=subprocess.STDOUT, env=self.podman.env())
         if timed_out or self.ctx.stop.is_set() or rc not in (0, None):
-            # A killed podman leaves its container (conmon is not in our process group).
+            # A killed podman leaves its container (conmon is not in our process group), and a
+            # sandbox that hung at start leaves its processes even after `podman rm -f`.
+            cid = (self.podman.call("inspect", "--format", "{{.Id}}", name, timeout=60).stdout.decode().strip()
+                   or podman.container_id_of(name))
             self.podman.call("rm", "-f", "-t", "0", name, timeout=60)
+            podman.reap_container(cid)
         log_text = log_path.read_text(errors="replace")
         if not (results / "env.txt").exists() and not timed_out and not self.ctx.stop.is_set():
             raise TargetError(diagnose.cause(log_text, runtime=f"{self.name} ({self.opts.runtime_name})",
