@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "shmconform/async_safe_text.h"
+#include "shmconform/environment_probes.h"
 #include "shmconform/errno_names.h"
 
 namespace shmconform {
@@ -81,8 +82,14 @@ const NamespaceProbe& ProbeIpcNamespace() {
 }
 
 const std::optional<std::string>& WhyNoPrivateIpcNamespace() {
-  static const std::optional<std::string> why =
-      ProbeIpcNamespace().mode ? std::nullopt : std::optional<std::string>(ProbeIpcNamespace().why_not);
+  static const std::optional<std::string> why = []() -> std::optional<std::string> {
+    if (ProbeIpcNamespace().mode) return std::nullopt;
+    // The namespace can be made but its sysctls are read-only or fixed (a container's
+    // /proc/sys, gVisor): say that, not that unshare needs CAP_SYS_ADMIN.
+    const ShmSysctlProbe& sysctls = ProbeShmSysctls();
+    if (sysctls.namespace_made && sysctls.why_not) return sysctls.why_not;
+    return ProbeIpcNamespace().why_not;
+  }();
   return why;
 }
 

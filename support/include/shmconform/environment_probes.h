@@ -77,30 +77,38 @@ inline std::optional<std::string> WhyNoCapability(int cap, const char* name) {
          "oci:RUNTIME,cap-add=" + (std::strncmp(name, "CAP_", 4) == 0 ? name + 4 : name) + ")";
 }
 
-// nullopt when a new IPC namespace can be made and its kernel.shm* sysctls
-// written (probed once, in a throw-away child and namespace).
-inline const std::optional<std::string>& WhyShmSysctlsNotWritable() {
-  static const std::optional<std::string> why = []() -> std::optional<std::string> {
-    const ChildOutcome probe = RunInChild([] {
+// What the shm sysctl probe found: whether unshare(CLONE_NEWIPC) worked, and nullopt
+// or why kernel.shm* cannot be written there (probed once, in a throw-away child).
+struct ShmSysctlProbe {
+  bool namespace_made = false;
+  std::optional<std::string> why_not;
+};
+
+inline const ShmSysctlProbe& ProbeShmSysctls() {
+  static const ShmSysctlProbe probe = []() -> ShmSysctlProbe {
+    const ChildOutcome child = RunInChild([] {
       if (unshare(CLONE_NEWIPC) != 0) _exit(probes_internal::kNoIpcNamespace);
       // 4096 is any fresh namespace's own default: the write changes nothing.
       if (!WriteKernelSysctl("shmmni", 4096)) _exit(errno & 0x7f);
       _exit(0);
     });
-    if (probe.exited() && probe.exit_code == 0) return std::nullopt;
-    if (!probe.exited()) return "the shm sysctl probe did not exit normally";
-    if (probe.exit_code == probes_internal::kNoIpcNamespace)
-      return std::string("cannot create a private IPC namespace to set kernel.shm* sysctls in (unshare(CLONE_NEWIPC) "
-                         "fails: needs CAP_SYS_ADMIN)");
-    if (probe.exit_code == EROFS)
-      return std::string("/proc/sys is read-only here, so kernel.shm* sysctls cannot be set even in a private IPC "
-                         "namespace (a container's default; podman --security-opt unmask=/proc/sys, shmconform "
-                         "sysctl-rw=yes)");
-    return "kernel.shmmni cannot be written in a new IPC namespace (" + ErrnoName(probe.exit_code) +
-           "): the shm sysctls are fixed here";
+    if (child.exited() && child.exit_code == 0) return {true, std::nullopt};
+    if (!child.exited()) return {false, "the shm sysctl probe did not exit normally: " + child.Describe()};
+    if (child.exit_code == probes_internal::kNoIpcNamespace)
+      return {false, "cannot create a private IPC namespace to set kernel.shm* sysctls in (unshare(CLONE_NEWIPC) "
+                     "fails: needs CAP_SYS_ADMIN)"};
+    if (child.exit_code == EROFS)
+      return {true, "/proc/sys is read-only here, so kernel.shm* sysctls cannot be set even in a private IPC "
+                    "namespace (a container's default; podman --security-opt unmask=/proc/sys, shmconform "
+                    "sysctl-rw=yes)"};
+    return {true, "kernel.shmmni cannot be written in a new IPC namespace (" + ErrnoName(child.exit_code) +
+                      "): the shm sysctls are fixed here"};
   }();
-  return why;
+  return probe;
 }
+
+// nullopt when a new IPC namespace can be made and its kernel.shm* sysctls written.
+inline const std::optional<std::string>& WhyShmSysctlsNotWritable() { return ProbeShmSysctls().why_not; }
 
 // nullopt when /proc/sys/kernel/NAME exists.
 inline std::optional<std::string> WhyNoKernelSysctl(const char* name) {
@@ -137,11 +145,6 @@ inline const std::optional<std::string>& WhySmapsDirtyUntrustworthy() {
 #define SKIP_WITHOUT_CAPABILITY(cap)                                                                  \
   do {                                                                                                \
     if (const auto why = ::shmconform::WhyNoCapability(cap, #cap); why) GTEST_SKIP() << *why;         \
-  } while (0)
-
-#define SKIP_UNLESS_SHM_SYSCTLS_WRITABLE()                                                            \
-  do {                                                                                                \
-    if (const auto& why = ::shmconform::WhyShmSysctlsNotWritable(); why) GTEST_SKIP() << *why;        \
   } while (0)
 
 #define SKIP_UNLESS_SMAPS_DIRTY_TRACKS_STORES()                                                       \
