@@ -99,10 +99,10 @@ inline const ShmSysctlProbe& ProbeShmSysctls() {
                      "fails: needs CAP_SYS_ADMIN)"};
     if (child.exit_code == EROFS)
       return {true, "/proc/sys is read-only here, so kernel.shm* sysctls cannot be set even in a private IPC "
-                    "namespace (a container's default; podman --security-opt unmask=/proc/sys, shmconform "
-                    "sysctl-rw=yes)"};
-    return {true, "kernel.shmmni cannot be written in a new IPC namespace (" + ErrnoName(child.exit_code) +
-                      "): the shm sysctls are fixed here"};
+                    "namespace (CLONE_NEWIPC) (a container's default; podman --security-opt unmask=/proc/sys, "
+                    "shmconform sysctl-rw=yes)"};
+    return {true, "kernel.shmmni cannot be written in a new IPC namespace (CLONE_NEWIPC): " +
+                      ErrnoName(child.exit_code) + "; the shm sysctls are fixed here"};
   }();
   return probe;
 }
