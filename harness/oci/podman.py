@@ -20,12 +20,14 @@ import resource
 import shutil
 import signal
 import subprocess
+import time
 
 from harness.oci.options import OciOptions
 
 IMAGE_REPO = "localhost/shmconform"
 LABEL = "org.shmconform.owner"     # value: RUNID.TARGET, so one target's cleanup spares the others
 PID_LABEL = "org.shmconform.pid"   # the harness process that started the container
+BLOB_INFO_CACHE = pathlib.Path("/var/lib/containers/cache/blob-info-cache-v1.boltdb")
 
 
 class PodmanError(Exception):
@@ -143,7 +145,14 @@ class Podman:
         return self.call("image", "exists", ref).returncode == 0
 
     def import_image(self, tarball: pathlib.Path, ref: str) -> None:
-        self.check("import", "--quiet", str(tarball), ref, timeout=600)
+        # podman import records layer digests in a blob-info cache under /var/lib/containers,
+        # whatever the storage configuration says: removed again when the import made it.
+        had_cache = BLOB_INFO_CACHE.exists()
+        try:
+            self.check("import", "--quiet", str(tarball), ref, timeout=600)
+        finally:
+            if not had_cache:
+                BLOB_INFO_CACHE.unlink(missing_ok=True)
 
     def remove_other_images(self, keep: str) -> list[str]:
         """Remove images of other builds (our repository, another tag); those in use stay."""
@@ -186,6 +195,27 @@ STATE_DIRS = [pathlib.Path(p) for p in ("/run/runc", "/run/crun", "/run/runsc", 
 
 def existing_state_dirs() -> set[pathlib.Path]:
     return {d for d in STATE_DIRS if d.exists()}
+
+
+def wait_for_cleanups(storage: pathlib.Path, timeout: float = 10.0) -> None:
+    """Wait for the `podman container cleanup` that conmon starts when a container of this
+    storage exits: it runs after `podman run --rm` returned, and recreates /run state."""
+    needle, deadline = str(storage).encode(), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        busy = False
+        for proc in pathlib.Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                argv = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if needle in argv and b"cleanup" in argv:
+                busy = True
+                break
+        if not busy:
+            return
+        time.sleep(0.1)
 
 
 def remove_new_empty_state_dirs(before: set[pathlib.Path]) -> None:

@@ -94,4 +94,5 @@ class Lab:
 
     def close(self) -> None:
         self.podman.remove_containers(self.run_id)
+        podman.wait_for_cleanups(self.podman.storage)
         podman.remove_new_empty_state_dirs(self.state_dirs_before)

@@ -167,6 +167,7 @@ class OciTarget(Target):
                 self.podman.remove_containers(self.owner)
             except podman.PodmanError:
                 pass
+            podman.wait_for_cleanups(self.podman.storage)
             podman.remove_new_empty_state_dirs(self.state_dirs_before)
 
 

@@ -210,6 +210,7 @@ def test_oci_runc_end_to_end_with_the_container_profile(static_build, tmp_path):
                      *podman.ulimit_args(), env["oci_image"], "/bin/sleep", "300").strip()
     targets.parse("oci:runc").prepare(ctx)
     assert orphan not in p.check("ps", "-a", "-q", "--no-trunc")
+    podman.wait_for_cleanups(p.storage)
     podman.remove_new_empty_state_dirs(state_before)
     assert podman.existing_state_dirs() == state_before, "state directories left in /run or /var/lib"
 

@@ -35,6 +35,7 @@ def podman_state_dirs():
     from harness.oci import podman
     before = podman.existing_state_dirs()
     yield
+    podman.wait_for_cleanups(cli.cache_dir() / "oci" / "storage")
     podman.remove_new_empty_state_dirs(before)
 
 
