@@ -9,11 +9,11 @@ from harness.targets.spec import family
 family("oci", "oci:RUNTIME[,OPTION...]",
        "a podman container per round (no network) of runc, crun, runsc or a runtime path; "
        "options ipc=, cap-add=, cap-drop=, shm-size=, sysctl-rw=yes, platform=",
-       takes_arg=True, order=90)(OciTarget)
+       takes_arg=True, order=95)(OciTarget)
 
 
 @family("gvisor", "gvisor[:OPTION,...]", "gVisor: oci:runsc, ptrace platform unless platform= says else",
-        takes_arg=True, order=91)
+        takes_arg=True, order=96)
 class GvisorTarget(OciTarget):
     """gVisor (runsc) under podman: oci:runsc by its natural name."""
 
