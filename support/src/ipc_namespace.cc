@@ -93,8 +93,20 @@ const std::optional<std::string>& WhyNoPrivateIpcNamespace() {
   return why;
 }
 
+const NamespaceProbe& ProbeFreshIpcNamespace() {
+  static const NamespaceProbe probe = ProbeNamespaces("a private IPC namespace (CLONE_NEWIPC)", EnterPrivateIpcNamespace);
+  return probe;
+}
+
+const std::optional<std::string>& WhyNoFreshIpcNamespace() {
+  static const std::optional<std::string> why =
+      ProbeFreshIpcNamespace().mode ? std::nullopt : std::optional<std::string>(ProbeFreshIpcNamespace().why_not);
+  return why;
+}
+
 ChildOutcome RunInPrivateIpcNamespace(const std::function<void()>& body) {
-  const std::optional<NamespaceMode> mode = ProbeIpcNamespace().mode;
+  const std::optional<NamespaceMode> mode =
+      ProbeIpcNamespace().mode ? ProbeIpcNamespace().mode : ProbeFreshIpcNamespace().mode;
   return RunInChild([&] {
     if (!mode) ChildCheckReport("no private IPC namespace can be made here (use SKIP_UNLESS_PRIVATE_IPC_NAMESPACE)");
     CHILD_CHECK_SUCCESS(EnterPrivateIpcNamespace(*mode) ? 0 : -1);
