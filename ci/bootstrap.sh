@@ -5,6 +5,8 @@
 #
 #   ci/bootstrap.sh run    what the main job needs (build, local + UML targets)
 #   ci/bootstrap.sh test   everything the project's own tests use
+#   ci/bootstrap.sh oci    podman and the OCI runtimes (runc, crun, gVisor's runsc);
+#                          the harness calls it when an oci:/gvisor target is asked for
 #   ci/bootstrap.sh lava   LAVA's dispatcher (lava-run) and QEMU, for `lava` verbs and
 #                          `-t lava:...`; called by the harness only when those are used
 set -euo pipefail
@@ -16,8 +18,11 @@ run_packages=(
   python3 python3-pytest python3-pytest-timeout python3-jinja2 python3-yaml python3-jsonschema
   user-mode-linux busybox-static cpio util-linux
 )
+# podman pulls conmon, containers-storage and its configuration; the static
+# busybox is the image's shell (the round script runs inside the container).
+oci_packages=(podman runc crun runsc conmon catatonit busybox-static)
 test_packages=(
-  "${run_packages[@]}"
+  "${run_packages[@]}" "${oci_packages[@]}"
   python3-pytest-xdist python3-pyflakes lcov strace
   g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu googletest
   qemu-system-x86 qemu-user bubblewrap openssh-server openssh-client
@@ -33,8 +38,9 @@ lava_packages=(
 case "$profile" in
   run) wanted=("${run_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;
+  oci) wanted=("${oci_packages[@]}") ;;
   lava) wanted=("${lava_packages[@]}") ;;
-  *) echo "bootstrap: unknown profile '$profile' (use: run, test, lava)" >&2; exit 2 ;;
+  *) echo "bootstrap: unknown profile '$profile' (use: run, test, oci, lava)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -23,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "isolation.h"
+#include "shmconform/environment_probes.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -217,6 +218,8 @@ TEST(IpcNamespaceTest, SegmentsLiveAsLongAsTheNamespaceAndDieWithIt) {
   REQUIREMENTS("NS.IPC.DESTROYED_WITH_NAMESPACE");
   SKIP_UNLESS_PRIVATE_IPC_NAMESPACE_MADE_DIRECTLY();
   SKIP_UNLESS_CAN_CHANGE_UID();
+  // Opening /proc/PID/ns/ipc of a child that became another user is a ptrace access check.
+  SKIP_WITHOUT_CAPABILITY(CAP_SYS_PTRACE);
   const uid_t uid = UnusedUid();
   const size_t page = PageSize();
   const key_t key = UniqueIpcKey();

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "mmap_helpers.h"
+#include "shmconform/environment_probes.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -37,6 +38,7 @@ TEST(MsyncTest, SyncWritesTheDataToTheFileSystem) {
   if (fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == static_cast<decltype(fs.f_type)>(0x858458f6) /* RAMFS */)
     GTEST_SKIP() << "the scratch directory is on tmpfs/ramfs, which keeps file data only in memory: "
                     "MS_SYNC has nothing to write back";
+  SKIP_UNLESS_SMAPS_DIRTY_TRACKS_STORES();
   auto direct = Open(file.path(), O_RDONLY | O_DIRECT);
   if (!direct.ok() && direct.error() == EINVAL)
     GTEST_SKIP() << "the scratch directory's file system does not support O_DIRECT (tmpfs?): " << file.path();

@@ -12,6 +12,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "shmconform/environment_probes.h"
 #include "shmconform/shmconform.h"
 #include "sysv_util.h"
 
@@ -195,7 +196,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ShmatTest, PrivilegedCallerAttachesWhateverTheMode) {
   REQUIREMENTS("SYSV.SHMAT.CAP_IPC_OWNER");
-  if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_IPC_OWNER)";
+  SKIP_WITHOUT_CAPABILITY(CAP_IPC_OWNER);
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0000));
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, 0));
   att.as<char>()[0] = 'w';

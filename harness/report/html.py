@@ -13,6 +13,7 @@ import re
 from typing import Any, Iterable
 
 from harness import model
+from harness.oci import profile as oci_profile
 from harness.report import analysis, perf
 from harness.report.document import SCHEMA_VERSION
 from harness.report.junit import clean
@@ -65,7 +66,8 @@ def _env_short(target: model.TargetRun) -> str:
         bits.append(f"page {env['page_size']}")
     if env.get("shmlba"):
         bits.append(f"SHMLBA {env['shmlba']}")
-    return " · ".join(e(b) for b in bits)
+    container = oci_profile.summary(env)   # what a container changed, next to its verdict
+    return " · ".join(e(b) for b in bits) + (f"<br>container: {e(container)}" if container else "")
 
 
 def _stack(counts: dict[str, int]) -> str:

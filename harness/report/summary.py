@@ -6,6 +6,7 @@ page stays short; the full list is in report.html).
 from __future__ import annotations
 
 from harness import model
+from harness.oci import profile as oci_profile
 from harness.report import analysis
 
 MAX_FAILURES = 30
@@ -31,6 +32,9 @@ def render(run: model.Run, record: dict | None = None) -> str:
         other = sum(c.get(s, 0) for s in ("xpass", "timeout", "crash", "error"))
         env = t.environment or {}
         kernel = " ".join(str(env[k]) for k in ("kernel_release", "arch") if env.get(k)) or t.kind
+        container = oci_profile.summary(env)
+        if container:
+            kernel += f" (container: {container})"
         note = f" ({_cell('; '.join(v.reasons))})" if v.verdict in ("fail", "broken") else ""
         lines.append(f"| {_cell(t.name)} | {_cell(kernel)} | {ICON.get(v.verdict, '')} {v.verdict}{note} | "
                      f"{p['posix'].verdict} | {p['linux'].verdict} | {c.get('pass', 0)} | {c.get('fail', 0)} | "

@@ -4,7 +4,8 @@ bwrap, wrap; uml.py; qemu.py; qemu_user.py; ssh.py), each registering the
 child processes in processes.py.
 
 Spec strings (--target): local, ns, bwrap, wrap:"PREFIX", uml[:KERNEL],
-qemu:KERNEL-OR-DEBIAN-PACKAGE, qemu-user:ARCH, ssh:USER@HOST[:PORT].
+qemu:KERNEL-OR-DEBIAN-PACKAGE, qemu-user:ARCH, ssh:USER@HOST[:PORT], oci:RUNTIME[,OPTION...],
+gvisor[:OPTION,...] (oci.py; the podman driver is the package harness/oci/).
 """
 from __future__ import annotations
 

@@ -7,7 +7,8 @@ import pathlib
 import shutil
 import subprocess
 
-from harness import script
+from harness import result_framing, script
+from harness.oci import wrap_diagnosis
 from harness.targets.base import RoundOutcome, Target, TargetError
 from harness.targets.probe import probe_binary
 from harness.targets.processes import supervise, sweep_recorded_groups
@@ -119,3 +120,12 @@ class WrapTarget(HostTarget):
         first = self.prefix.split()[0]
         if not shutil.which(first):
             raise TargetError(f"wrap: '{first}' is not an executable on PATH")
+
+    def run_round(self, invocations, round_dir, timeout):
+        # The wrapper may give the binary a file system of its own (runsc do: a
+        # throw-away overlay): its JSON report comes back on stdout as well.
+        out = super().run_round([result_framing.frame(i) for i in invocations], round_dir, timeout)
+        for inv in invocations:
+            result_framing.unframe(out.results, inv.id)
+        wrap_diagnosis.raise_if_never_started(self, invocations, out, round_dir)
+        return out

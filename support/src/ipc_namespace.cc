@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "shmconform/async_safe_text.h"
+#include "shmconform/environment_probes.h"
 #include "shmconform/errno_names.h"
 
 namespace shmconform {
@@ -81,13 +82,31 @@ const NamespaceProbe& ProbeIpcNamespace() {
 }
 
 const std::optional<std::string>& WhyNoPrivateIpcNamespace() {
+  static const std::optional<std::string> why = []() -> std::optional<std::string> {
+    if (ProbeIpcNamespace().mode) return std::nullopt;
+    // The namespace can be made but its sysctls are read-only or fixed (a container's
+    // /proc/sys, gVisor): say that, not that unshare needs CAP_SYS_ADMIN.
+    const ShmSysctlProbe& sysctls = ProbeShmSysctls();
+    if (sysctls.namespace_made && sysctls.why_not) return sysctls.why_not;
+    return ProbeIpcNamespace().why_not;
+  }();
+  return why;
+}
+
+const NamespaceProbe& ProbeFreshIpcNamespace() {
+  static const NamespaceProbe probe = ProbeNamespaces("a private IPC namespace (CLONE_NEWIPC)", EnterPrivateIpcNamespace);
+  return probe;
+}
+
+const std::optional<std::string>& WhyNoFreshIpcNamespace() {
   static const std::optional<std::string> why =
-      ProbeIpcNamespace().mode ? std::nullopt : std::optional<std::string>(ProbeIpcNamespace().why_not);
+      ProbeFreshIpcNamespace().mode ? std::nullopt : std::optional<std::string>(ProbeFreshIpcNamespace().why_not);
   return why;
 }
 
 ChildOutcome RunInPrivateIpcNamespace(const std::function<void()>& body) {
-  const std::optional<NamespaceMode> mode = ProbeIpcNamespace().mode;
+  const std::optional<NamespaceMode> mode =
+      ProbeIpcNamespace().mode ? ProbeIpcNamespace().mode : ProbeFreshIpcNamespace().mode;
   return RunInChild([&] {
     if (!mode) ChildCheckReport("no private IPC namespace can be made here (use SKIP_UNLESS_PRIVATE_IPC_NAMESPACE)");
     CHILD_CHECK_SUCCESS(EnterPrivateIpcNamespace(*mode) ? 0 : -1);

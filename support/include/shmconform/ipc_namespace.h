@@ -40,8 +40,13 @@ const NamespaceProbe& ProbeIpcNamespace();
 // nullopt when a private IPC namespace can be made here; otherwise why not.
 const std::optional<std::string>& WhyNoPrivateIpcNamespace();
 
-// Forks; the child enters a private IPC namespace (as ProbeIpcNamespace found
-// possible) and runs the body as in RunInChild. The namespace, and every
+// The same for tests that never write a sysctl: only a fresh namespace is
+// needed, so read-only or fixed shm sysctls (a container, gVisor) do not stop them.
+const NamespaceProbe& ProbeFreshIpcNamespace();
+const std::optional<std::string>& WhyNoFreshIpcNamespace();
+
+// Forks; the child enters a private IPC namespace (as ProbeIpcNamespace, else
+// ProbeFreshIpcNamespace, found possible) and runs the body as in RunInChild. The namespace, and every
 // segment in it, dies with the child.
 ChildOutcome RunInPrivateIpcNamespace(const std::function<void()>& body);
 
@@ -61,6 +66,12 @@ bool ReadKernelSysctl(const char* name, std::uint64_t* value);
   do {                                                                            \
     if (const auto& why = ::shmconform::WhyNoPrivateIpcNamespace(); why) GTEST_SKIP() << *why; \
     ::shmconform::RecordNamespaceMode(*::shmconform::ProbeIpcNamespace().mode);   \
+  } while (0)
+
+#define SKIP_UNLESS_FRESH_IPC_NAMESPACE()                                         \
+  do {                                                                            \
+    if (const auto& why = ::shmconform::WhyNoFreshIpcNamespace(); why) GTEST_SKIP() << *why; \
+    ::shmconform::RecordNamespaceMode(*::shmconform::ProbeFreshIpcNamespace().mode); \
   } while (0)
 
 // For bodies that change uid or rely on the host's capabilities inside the
