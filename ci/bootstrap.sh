@@ -4,6 +4,7 @@
 # missing: prints the exact apt-get line and exits 1.
 #
 #   ci/bootstrap.sh run    what the main job needs (build, local + UML targets)
+#   ci/bootstrap.sh vm     + what kernels of other architectures need (run --matrix, -t qemu:...)
 #   ci/bootstrap.sh test   everything the project's own tests use
 set -euo pipefail
 
@@ -14,18 +15,23 @@ run_packages=(
   python3 python3-pytest python3-pytest-timeout python3-jinja2 python3-yaml python3-jsonschema
   user-mode-linux busybox-static cpio util-linux
 )
-test_packages=(
+vm_packages=(
   "${run_packages[@]}"
+  qemu-system-x86 qemu-system-arm qemu-user googletest bubblewrap
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu
+)
+test_packages=(
+  "${vm_packages[@]}"
   python3-pytest-xdist lcov
-  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu googletest
-  qemu-system-x86 qemu-user bubblewrap openssh-server openssh-client
+  openssh-server openssh-client
   stress-ng chromium fonts-dejavu-core
 )
 
 case "$profile" in
   run) wanted=("${run_packages[@]}") ;;
+  vm) wanted=("${vm_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;
-  *) echo "bootstrap: unknown profile '$profile' (use: run, test)" >&2; exit 2 ;;
+  *) echo "bootstrap: unknown profile '$profile' (use: run, vm, test)" >&2; exit 2 ;;
 esac
 
 missing=()

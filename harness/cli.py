@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 
-from harness import catalog, engine, gtest, model, targets
+from harness import catalog, engine, gtest, matrices, model, targets
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ["local", "uml"]
@@ -164,7 +164,7 @@ def execute(specs: list[str], ctx: targets.Context, plan: engine.Plan, jobs: int
 def cmd_run(args) -> int:
     if not shutil_which_sh():
         raise UsageError("/bin/sh is missing")
-    specs = args.target or DEFAULT_TARGETS
+    specs = list(dict.fromkeys(matrices.targets(args.matrix or []) + (args.target or []))) or DEFAULT_TARGETS
     for spec in specs:  # fail fast on unknown targets, before building anything
         targets.parse(spec)
     run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
@@ -242,6 +242,11 @@ def cmd_list(args) -> int:
     elif args.what == "targets":
         for line in TARGET_HELP:
             print(line)
+    elif args.what == "matrices":
+        for name, m in matrices.load().items():
+            print(f"{name:<12} {m['description']}")
+            for spec in m["targets"]:
+                print(f"    {spec}")
     elif args.what == "tests":
         build = pathlib.Path(args.build_dir) / "conformance"
         table = gtest.source_requirements()
@@ -260,7 +265,8 @@ TARGET_HELP = [
     "bwrap                      bubblewrap sandbox (ipc, pid)",
     "wrap:\"PREFIX\"              every binary run as PREFIX BINARY (runsc do, firejail, docker exec NAME, ...)",
     "uml[:KERNEL]               user-mode-linux, /usr/bin/linux.uml or KERNEL, host root via hostfs",
-    "qemu:KERNEL|PACKAGE        qemu-system-x86_64 booting a vmlinuz file or a Debian linux-image package",
+    "qemu:KERNEL|PACKAGE        qemu-system-* booting a kernel file or a Debian linux-image package of any"
+    " architecture (x86_64, aarch64, armhf, riscv64: read from the image)",
     "qemu-user:ARCH             aarch64, armhf, riscv64 static cross builds under qemu-user",
     "ssh:USER@HOST[:PORT]       a remote Linux host (static binaries copied, run, fetched, removed)",
 ]
@@ -274,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--target", "-t", action="append", metavar="SPEC",
                      help=f"where to run (repeatable; default: {' '.join(DEFAULT_TARGETS)})")
+    run.add_argument("--matrix", "-m", action="append", metavar="NAME",
+                     help="every target of a named matrix (repeatable; harness/matrices.toml; "
+                          "`list matrices` shows them), with any -t too")
     run.add_argument("--build-dir", default=str(ROOT / "build" / "default"),
                      help="the host build (local, ns, bwrap, wrap, uml targets)")
     run.add_argument("--reports-dir", default=str(ROOT / "reports" / "runs"))
@@ -297,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-work", action="store_true", help="keep round scripts and raw output")
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="list requirements, targets or tests")
-    lst.add_argument("what", choices=["requirements", "targets", "tests"])
+    lst.add_argument("what", choices=["requirements", "targets", "tests", "matrices"])
     lst.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
     lst.set_defaults(func=cmd_list)
     try:
@@ -320,7 +329,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, catalog.CatalogError, targets.TargetError, _ReportError) as e:
+    except (UsageError, catalog.CatalogError, targets.TargetError, matrices.MatrixError, _ReportError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
