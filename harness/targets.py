@@ -25,7 +25,7 @@ import tarfile
 import threading
 import time
 
-from harness import builds, kernels, script
+from harness import builds, kernels, machines, script
 from harness.script import Invocation
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -368,13 +368,21 @@ class QemuTarget(Target):
 
     def prepare(self, ctx):
         super().prepare(ctx)
-        if not shutil.which("qemu-system-x86_64"):
-            raise TargetError("qemu: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
         self.kernel = kernels.resolve(self.kernel_arg, ctx.cache_dir, error=TargetError)
-        self.probe = probe_binary(ctx)
-        self.base_initrd = kernels.base_initramfs(self.binaries_dir(ctx), self.probe, ctx.cache_dir, error=TargetError)
-        self.accel = self._choose_accel(ctx)
-        self.virtualization = f"qemu-system-x86_64 ({self.accel})"
+        image = kernels.identify(self.kernel)
+        self.machine = machines.for_arch(image.arch) if image else None
+        if self.machine is None:
+            raise TargetError(f"qemu: no machine for the kernel {self.kernel} ({image.arch if image else 'unknown'})")
+        m = self.machine
+        if not shutil.which(m.qemu):
+            raise TargetError(f"qemu: {m.qemu} is not installed (apt-get install {m.qemu_package})")
+        self.arch, self.preset = m.arch, m.preset
+        self.probe = probe_binary(ctx, m.arch)
+        busybox = kernels.busybox_for(m.debian_arch, ctx.cache_dir, error=TargetError)
+        self.base_initrd = kernels.base_initramfs(self.binaries_dir(ctx), self.probe, ctx.cache_dir, error=TargetError,
+                                                  busybox=busybox, modules=kernels.console_modules(self.kernel))
+        self.accel = self._choose_accel(ctx) if machines.native(m.arch) else "tcg"
+        self.virtualization = f"{m.qemu} ({self.accel})"
 
     def _choose_accel(self, ctx) -> str:
         if ctx.accel in ("kvm", "tcg"):
@@ -396,11 +404,12 @@ class QemuTarget(Target):
 
     def _boot(self, invocations, round_dir, timeout, accel) -> RoundOutcome:
         round_dir.mkdir(parents=True, exist_ok=True)
+        results_dev, live_dev = self.machine.guest_ports
         prologue = "\n".join([
-            "stty -F /dev/ttyS1 raw -echo 2>/dev/null; stty -F /dev/ttyS2 raw -echo 2>/dev/null",
-            "LIVE=/dev/ttyS2",
+            f"stty -F {results_dev} raw -echo 2>/dev/null; stty -F {live_dev} raw -echo 2>/dev/null",
+            f"LIVE={live_dev}",
             "emit() { [ -f \"$R/$1\" ] || return 0; { echo \"@@SHMCONFORM-FILE $1\"; base64 \"$R/$1\";"
-            " echo \"@@SHMCONFORM-END $1\"; } > /dev/ttyS1; }",
+            f" echo \"@@SHMCONFORM-END $1\"; }} > {results_dev}; }}",
             "halt_target() { sync; poweroff -f; }",
         ])
         inv = [dataclasses.replace(i, argv=[kernels.GUEST_BIN + "/" + pathlib.Path(i.argv[0]).name, *i.argv[1:]])
@@ -411,11 +420,9 @@ class QemuTarget(Target):
         kernels.round_initramfs(self.base_initrd, text, initrd)
         console, serial, live = round_dir / "console.log", round_dir / "results.serial", round_dir / "live.serial"
         console.write_bytes(b"")
-        cmd = ["qemu-system-x86_64", "-m", "512", "-smp", "2", "-accel", accel, "-kernel", str(self.kernel),
-               "-initrd", str(initrd), "-append", f"console=ttyS0 panic=-1 quiet {self.ctx.kernel_args}".strip(),
-               "-display", "none",
-               "-nodefaults", "-no-reboot", "-serial", f"file:{console}", "-serial", f"file:{serial}",
-               "-serial", f"file:{live}", "-monitor", "none"]
+        cmd = machines.command(self.machine, kernel=self.kernel, initrd=initrd, accel=accel,
+                               append=machines.kernel_command_line(self.machine, self.ctx.kernel_args),
+                               console_log=console, results_log=serial, live_log=live)
 
         def kvm_broken() -> bool:
             try:
