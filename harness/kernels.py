@@ -350,8 +350,13 @@ def base_initramfs(bins: pathlib.Path, probe: pathlib.Path, cache: pathlib.Path,
         st = f.stat()
         h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     out = cache / "initramfs" / f"base-{h.hexdigest()[:16]}.cpio.gz"
-    if out.exists():
-        return out
+    with _lock:   # two targets of one architecture share this image: written once
+        if not out.exists():
+            _write_base(out, busybox, probe, modules, files[2 + len(modules):])
+    return out
+
+
+def _write_base(out: pathlib.Path, busybox: pathlib.Path, probe: pathlib.Path, modules, binaries) -> None:
     c = _Cpio()
     for d in ("bin", "dev", "proc", "sys", "tmp", "results", "shmconform", "shmconform/bin", "shmconform/modules"):
         c.dir(d)
@@ -361,13 +366,12 @@ def base_initramfs(bins: pathlib.Path, probe: pathlib.Path, cache: pathlib.Path,
     c.file("shmconform/bin/shmconform-probe", probe.read_bytes())
     for i, m in enumerate(modules):   # numbered: the glob in /init loads them in this order
         c.file(f"shmconform/modules/{i:02d}-{m.name}", m.read_bytes(), mode=0o644)
-    for f in files[2 + len(modules):]:
+    for f in binaries:
         c.file(f"shmconform/bin/{f.name}", f.read_bytes())
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     tmp.write_bytes(gzip.compress(c.finish(), compresslevel=1))
     tmp.replace(out)
-    return out
 
 
 def round_initramfs(base: pathlib.Path, round_script: str, out: pathlib.Path) -> None:

@@ -390,7 +390,7 @@ class QemuTarget(Target):
         if not os.access("/dev/kvm", os.R_OK | os.W_OK):
             return "tcg"
         with self._accel_lock:
-            key = str(self.kernel)
+            key = self.machine.qemu   # KVM works for every kernel of this host or for none: one probe boot
             if key not in self._accel_cache:
                 d = ctx.work_dir / "kvm-probe"
                 d.mkdir(parents=True, exist_ok=True)
