@@ -22,7 +22,7 @@ vm_packages=(
 )
 test_packages=(
   "${vm_packages[@]}"
-  python3-pytest-xdist lcov
+  python3-pytest-xdist python3-pyflakes lcov
   openssh-server openssh-client
   stress-ng chromium fonts-dejavu-core
 )

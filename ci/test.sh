@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Every test of the project: the C++ support-library and conformance tests on
-# the local kernel (warnings as errors), then the harness's pytest tests.
+# the local kernel (warnings as errors), pyflakes over the Python, then the
+# harness's pytest tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ci/bootstrap.sh test
+
+echo "== Python static check (pyflakes)"
+/usr/bin/python3 -m pyflakes harness stress/*.py
+
 echo "== build (preset ci: warnings as errors)"
 cmake --preset ci >/dev/null
 cmake --build --preset ci >build/ci/last-build.log 2>&1 || { tail -n 60 build/ci/last-build.log; exit 1; }

@@ -2,8 +2,8 @@
 
 Every requirement has a stable id, a one-sentence statement, its sources and
 its profile. Tests name the ids they check (REQUIREMENTS(...) in C++), which
-gtest records as the property "requirements". check() matches the two: an id
-a test names must exist, and every requirement must have a test.
+each binary's listing reports (harness/testlist.py). check() matches the two:
+an id a test names must exist, and every requirement must have a test.
 """
 from __future__ import annotations
 
@@ -139,12 +139,7 @@ def check(requirements: dict[str, Requirement], tests: dict[str, list[str]]) -> 
     return CheckResult(unknown, untested, sorted(untagged))
 
 
-def tests_from_gtest_json(report: dict) -> dict[str, list[str]]:
-    """Test name -> requirement ids, from a gtest --gtest_output=json report."""
-    tests: dict[str, list[str]] = {}
-    for suite in report.get("testsuites", []):
-        for case in suite.get("testsuite", []):
-            name = f"{case['classname']}.{case['name']}"
-            raw = case.get("requirements", "")
-            tests[name] = [r for r in raw.split(",") if r]
-    return tests
+def report_entries(requirements: dict[str, Requirement]) -> dict[str, dict]:
+    """The catalog as a run carries it (model.Run.requirements), so a report stands alone."""
+    return {rid: {"statement": r.statement, "sources": list(r.sources), "profile": r.profile, "area": r.area}
+            for rid, r in sorted(requirements.items())}

@@ -9,13 +9,16 @@ import json
 import os
 import pathlib
 import shlex
+import shutil
 import signal
 import sys
 import threading
 import time
 import uuid
 
-from harness import catalog, engine, gtest, matrices, model, targets
+from harness import catalog, engine, matrices, model, report, targets, testlist
+from harness.report import cli as report_cli
+from harness.report import waivers as waiver_file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DEFAULT_TARGETS = ["local", "uml"]
@@ -40,42 +43,19 @@ def host_info() -> dict:
             "python": sys.version.split()[0]}
 
 
-def requirements_for(run: model.Run) -> dict:
-    try:
-        reqs = catalog.load()
-    except catalog.CatalogError:
-        return {}
-    seen = {rid for t in run.targets for r in t.results for rid in r.requirements}
-    return {rid: {"statement": reqs[rid].statement, "sources": list(reqs[rid].sources),
-                  "profile": reqs[rid].profile, "area": reqs[rid].area} for rid in sorted(seen) if rid in reqs}
-
-
 def write_run(run: model.Run, out_dir: pathlib.Path, waivers: pathlib.Path | None) -> pathlib.Path:
-    """The report files of run in out_dir (harness.report when present); the main file's path."""
+    """The report files of run in out_dir; the main file's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        from harness import report  # noqa: PLC0415 - optional until the reports branch is merged
-        write_all = getattr(report, "write_all")
-    except (ImportError, AttributeError):
-        write_all = None
-    if write_all is not None:
-        try:
-            files = write_all(run, out_dir, waivers)
-        except report.ReportError:
-            # Keep the results before saying what went wrong.
-            (out_dir / "report.json").write_text(json.dumps(run.to_dict(), indent=1))
-            raise
-        return pathlib.Path(files.get("html") or files.get("report.html") or out_dir / "report.json")
-    path = out_dir / "report.json"
-    path.write_text(json.dumps(run.to_dict(), indent=1))
-    return path
+        files = report.write_all(run, out_dir, waivers)
+    except report.ReportError:
+        # Keep the results before saying what went wrong.
+        (out_dir / "report.json").write_text(json.dumps(run.to_dict(), indent=1))
+        raise
+    return pathlib.Path(files["report.html"])
 
 
 def _check_waivers(path: pathlib.Path) -> None:
-    try:
-        from harness.report import waivers as waiver_file  # noqa: PLC0415
-    except ImportError:
-        return
     try:
         waiver_file.load(path)
     except waiver_file.ReportError as e:
@@ -140,7 +120,7 @@ def execute(specs: list[str], ctx: targets.Context, plan: engine.Plan, jobs: int
             parsed.append(targets.parse(spec))
         except targets.TargetError as e:
             parsed.append(model.TargetRun(name=spec, kind="unknown", status="broken", error=str(e)))
-    req_table = gtest.source_requirements()
+    requirements = testlist.Requirements(ctx.build_dir)
     results: list[model.TargetRun | None] = [None] * len(parsed)
 
     def one(i: int) -> None:
@@ -148,7 +128,7 @@ def execute(specs: list[str], ctx: targets.Context, plan: engine.Plan, jobs: int
         if isinstance(t, model.TargetRun):
             results[i] = t
             return
-        runner = engine.TargetRunner(t, ctx, plan, req_table)
+        runner = engine.TargetRunner(t, ctx, plan, requirements)
         results[i] = runner.run  # partial results survive an interrupt
         runner.execute()
         if progress:
@@ -167,6 +147,7 @@ def cmd_run(args) -> int:
     specs = list(dict.fromkeys(matrices.targets(args.matrix or []) + (args.target or []))) or DEFAULT_TARGETS
     for spec in specs:  # fail fast on unknown targets, before building anything
         targets.parse(spec)
+    requirements = catalog.load()  # a broken catalog is reported before anything runs
     run_id = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:4]
     runs = pathlib.Path(args.reports_dir)
     out_dir = runs / run_id
@@ -207,12 +188,11 @@ def cmd_run(args) -> int:
         for s, h in old.items():
             signal.signal(s, h)
     run.finished = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    run.requirements = requirements_for(run)
+    run.requirements = catalog.report_entries(requirements)
     run.host["wall_time_s"] = round(time.monotonic() - t0, 3)
     main_file = write_run(run, out_dir, waivers)
     _link_latest(runs, run_id)
     if not args.keep_work and not run_failed(run):
-        import shutil  # noqa: PLC0415
         shutil.rmtree(ctx.work_dir, ignore_errors=True)
     print(summary(run))
     print(f"wall time {run.host['wall_time_s']:.1f} s; report: {main_file}")
@@ -249,31 +229,44 @@ def cmd_list(args) -> int:
                 print(f"    {spec}")
     elif args.what == "tests":
         build = pathlib.Path(args.build_dir) / "conformance"
-        table = gtest.source_requirements()
-        import subprocess  # noqa: PLC0415
-        for b in sorted(build.glob("conformance-*")):
-            r = subprocess.run([str(b), "--gtest_list_tests"], capture_output=True, text=True, timeout=60)
-            for full in gtest.parse_list_tests(r.stdout):
-                suite, name = gtest.split_full_name(full)
-                print(f"{b.name}:{full}  [{','.join(gtest.lookup_requirements(table, suite, name))}]")
+        binaries = sorted(b for b in build.glob("conformance-*") if b.is_file())
+        if not binaries:
+            raise UsageError(f"no conformance binaries in {build}: build first")
+        for b in binaries:
+            try:
+                tests = testlist.list_tests(b)
+            except testlist.ListingError as e:
+                raise UsageError(str(e)) from None
+            for t in tests:
+                print(f"{b.name}:{t.name}  [{','.join(t.requirements)}]")
     return 0
 
 
-TARGET_HELP = [
-    "local                      this machine's kernel",
-    "ns                         fresh IPC+PID+mount namespaces (unshare; +user when not root)",
-    "bwrap                      bubblewrap sandbox (ipc, pid)",
-    "wrap:\"PREFIX\"              every binary run as PREFIX BINARY (runsc do, firejail, docker exec NAME, ...)",
-    "uml[:KERNEL]               user-mode-linux, /usr/bin/linux.uml or KERNEL, host root via hostfs",
-    "qemu:KERNEL|PACKAGE        qemu-system-* booting a kernel file or a Debian linux-image package of any"
-    " architecture (x86_64, aarch64, armhf, riscv64: read from the image)",
-    "qemu-user:ARCH             aarch64, armhf, riscv64 static cross builds under qemu-user",
-    "ssh:USER@HOST[:PORT]       a remote Linux host (static binaries copied, run, fetched, removed)",
-]
+TARGET_HELP = targets.spec.help_lines()
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad command lines are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not positive")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shmconform", description="shared memory conformance harness")
+    parser = _Parser(prog="shmconform", description="shared memory conformance harness")
     sub = parser.add_subparsers(dest="verb", required=True)
     run = sub.add_parser("run", help="run the suite on targets and write the report",
                          description="Targets:\n  " + "\n  ".join(TARGET_HELP),
@@ -289,13 +282,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--waivers", metavar="FILE", help="expected failures (see reports/)")
     run.add_argument("--binary", action="append", metavar="NAME", help="only this conformance binary (repeatable)")
     run.add_argument("--filter", metavar="GTEST_PATTERN", help="only tests matching (gtest filter syntax)")
-    run.add_argument("--test-timeout", type=int, default=120, metavar="S", help="per test, without progress")
-    run.add_argument("--target-timeout", type=int, default=3600, metavar="S", help="per target, in all")
-    run.add_argument("--stress", type=int, nargs="?", const=10, metavar="SECONDS",
+    run.add_argument("--test-timeout", type=_positive(int), default=120, metavar="S", help="per test, without progress")
+    run.add_argument("--target-timeout", type=_positive(int), default=3600, metavar="S", help="per target, in all")
+    run.add_argument("--stress", type=_positive(int), nargs="?", const=10, metavar="SECONDS",
                      help="also run the stress scenarios for SECONDS per target (default 10)")
-    run.add_argument("--bench", type=int, nargs="?", const=10, metavar="SECONDS",
+    run.add_argument("--bench", type=_positive(int), nargs="?", const=10, metavar="SECONDS",
                      help="also run the benchmarks for about SECONDS per target (default 10)")
-    run.add_argument("--jobs", "-j", type=int, default=2, help="targets run at once (default 2)")
+    run.add_argument("--jobs", "-j", type=_positive(int), default=2, help="targets run at once (default 2)")
     run.add_argument("--no-build", action="store_true", help="never build presets; fail when missing")
     run.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto", help="qemu accelerator")
     run.add_argument("--ssh-option", action="append", metavar="OPT",
@@ -309,19 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("what", choices=["requirements", "targets", "tests", "matrices"])
     lst.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
     lst.set_defaults(func=cmd_list)
-    try:
-        from harness.report import cli as report_cli  # noqa: PLC0415 - present once the reports branch lands
-        report_cli.register(sub)
-    except ImportError:
-        pass
+    report_cli.register(sub)
     return parser
-
-
-try:
-    from harness.report import ReportError as _ReportError  # noqa: PLC0415
-except ImportError:  # reports not available: nothing can raise it
-    class _ReportError(Exception):
-        pass
 
 
 def main(argv: list[str]) -> int:
@@ -329,7 +311,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, catalog.CatalogError, targets.TargetError, matrices.MatrixError, _ReportError) as e:
+    except (UsageError, catalog.CatalogError, targets.TargetError, matrices.MatrixError, report.ReportError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,8 +2,12 @@
 has a verdict. A binary runs once per round with gtest's JSON output; when it
 crashes or hangs, the test that was running gets crash/timeout with its
 output, and the next round reruns the binary with a gtest filter that skips
-every test that already has a verdict. A VM that dies (panic) or taints has
-its remaining work rescheduled in a fresh boot.
+every test that already has a verdict. What went wrong with the kernel (a
+panic, a WARNING, a taint, a VM that died) the target itself reports
+(Target.incidents); the engine names the test or scenario that was running,
+puts the kernel log in the report, and a VM's remaining work (conformance
+binaries and stress scenarios alike) runs in a fresh boot. Requirement ids
+come only from the binaries' listings (harness/testlist.py).
 """
 from __future__ import annotations
 
@@ -13,8 +17,9 @@ import pathlib
 import signal
 import time
 
-from harness import gtest, model, targets
+from harness import gtest, model, targets, testlist
 from harness.script import Invocation
+from harness.targets.incidents import Incident
 
 MAX_ROUNDS = 25
 
@@ -75,29 +80,26 @@ def parse_env(text: str) -> dict:
 
 class TargetRunner:
     def __init__(self, target: targets.Target, ctx: targets.Context, plan: Plan,
-                 req_table: dict | None = None, on_result=None):
+                 requirements: testlist.Requirements | None = None):
         self.target, self.ctx, self.plan = target, ctx, plan
-        self.req_table = req_table if req_table is not None else gtest.source_requirements()
-        self.on_result = on_result
+        self.requirements = requirements or testlist.Requirements(ctx.build_dir)
         self.run = model.TargetRun(name=target.name, kind=target.kind)
         self.dir = ctx.work_dir / _safe(target.name)
         self.rounds = 0
 
     # -- results -----------------------------------------------------------
     def _add(self, b: _Binary, r: model.TestResult) -> None:
-        if not r.requirements:
-            r.requirements = gtest.lookup_requirements(self.req_table, r.suite, r.name)
-        b.results[f"{r.suite}.{r.name}"] = r
         full = f"{r.suite}.{r.name}"
+        if r.suite not in ("<binary>", "Harness"):
+            r.requirements = self.requirements.of(b.name, full)
+        b.results[full] = r
         if full not in b.excluded and r.suite not in ("<binary>", "Harness"):
             b.excluded.append(full)
-        if self.on_result:
-            self.on_result(r)
 
     def _result(self, b: _Binary, suite: str, name: str, status: str, message: str = "", output: str = "",
-                duration: float = 0.0, reqs=None) -> model.TestResult:
+                duration: float = 0.0) -> model.TestResult:
         return model.TestResult(target=self.target.name, binary=b.name, suite=suite, name=name, status=status,
-                                requirements=list(reqs or []), duration_s=duration, message=message, output=output)
+                                duration_s=duration, message=message, output=output)
 
     def _error(self, b: _Binary, message: str, output: str = "") -> None:
         self._add(b, self._result(b, "<binary>", b.name, "error", message, gtest._trim(output, 8192)))
@@ -105,11 +107,14 @@ class TargetRunner:
 
     # -- one invocation ----------------------------------------------------
     def _absorb(self, b: _Binary, inv_id: str, res: pathlib.Path, round_timed_out: bool, vm_died: bool,
-                was_running: bool = False) -> None:
+                was_running: bool = False, incidents: list[Incident] = ()) -> None:
+        for inc in incidents:
+            if inc.kind == "taint" and inc.invocation == inv_id:
+                self._add(b, self._result(b, "Harness", "KernelNotTainted", "fail",
+                                          _incident_message(inc, res / f"{inv_id}.out"), inc.kernel_log))
         out = _read(res / f"{inv_id}.out") or ""
         rc_text = _read(res / f"{inv_id}.rc")
         timeout = _read(res / f"{inv_id}.timeout")
-        tainted = _read(res / f"{inv_id}.tainted")
         before = len(b.results)
         if rc_text is None:
             # Never finished: the target died (panic) or the round was cut.
@@ -143,8 +148,7 @@ class TargetRunner:
                 if c.status == "skip" and not c.message.strip():
                     # gtest's JSON has no skip reason; its console has it after "Skipped".
                     c.message = output.split("Skipped\n", 1)[-1].strip()
-                self._add(b, self._result(b, c.suite, c.name, c.status, c.message, output, c.duration_s,
-                                          c.requirements))
+                self._add(b, self._result(b, c.suite, c.name, c.status, c.message, output, c.duration_s))
             b.done = True
         else:
             cons = gtest.parse_console(out)
@@ -172,11 +176,6 @@ class TargetRunner:
             self._add(b, self._result(b, "Harness", "NoIpcObjectsLeftBehind", "fail",
                                       "the binary left IPC objects behind (the harness removed them):\n"
                                       + "\n".join(left)))
-        if tainted:
-            self._incident(f"kernel taint changed to {tainted.strip()} while {b.name} ran")
-            self._add(b, self._result(b, "Harness", "KernelNotTainted", "fail",
-                                      f"/proc/sys/kernel/tainted became {tainted.strip()} while this binary ran "
-                                      f"(see the console tail); the rest ran in a fresh boot"))
 
     def _incident(self, text: str) -> None:
         self.run.error = (self.run.error + "; " if self.run.error else "") + text
@@ -203,6 +202,11 @@ class TargetRunner:
             except Exception as e:  # noqa: BLE001 - a failed cleanup must not lose results
                 self._incident(f"teardown failed: {e}")
             self.run.duration_s = round(time.monotonic() - t0, 3)
+        unlisted = [why for binary, why in sorted(self.requirements.errors().items())
+                    if any(r.binary == binary for r in self.run.results)]
+        if unlisted:
+            more = f" (and {len(unlisted) - 1} more binaries)" if len(unlisted) > 1 else ""
+            self._incident(f"requirement ids unknown: {unlisted[0]}{more}")
         if self.ctx.stop.is_set():
             self._incident("interrupted: results so far only")
         return self.run
@@ -210,31 +214,28 @@ class TargetRunner:
     def _remaining(self, t0: float) -> float:
         return self.plan.target_timeout - (time.monotonic() - t0)
 
-    def _round(self, invs: list[Invocation], t0: float):
+    def _round(self, invs: list[Invocation], t0: float) -> tuple[targets.RoundOutcome, list[Incident]]:
+        """Run one round; the round's outcome and the incidents the target reports."""
         self.rounds += 1
         rdir = self.dir / f"round-{self.rounds}"
         rdir.mkdir(parents=True, exist_ok=True)
         out = self.target.run_round(invs, rdir, timeout=max(5.0, self._remaining(t0)))
-        res = out.results
-        env = _read(res / "env.txt")
+        env = _read(out.results / "env.txt")
         if env and not self.run.environment.get("kernel_release"):
             self.run.environment.update(parse_env(env))
-        vm = self.target.kind in ("uml", "qemu")
-        died = vm and not (res / "round.done").exists() and not out.timed_out and not self.ctx.stop.is_set()
-        if vm and (died or targets.PANIC_RE.search(out.console or "") or any(res.glob("*.tainted"))):
-            tail = "\n".join((out.console or "").splitlines()[-60:])
-            self.run.console_tail = (self.run.console_tail + "\n" if self.run.console_tail else "") + \
-                f"--- round {self.rounds} console tail ---\n{tail}"
-            if died:
-                self._incident(f"round {self.rounds}: the kernel stopped before the round finished")
-            elif targets.PANIC_RE.search(out.console or ""):
-                self._incident(f"round {self.rounds}: the console shows a kernel panic/oops/warning")
-        if not vm and not (res / "round.done").exists() and not out.timed_out and not self.ctx.stop.is_set():
-            if self.rounds == 1 and not env:
-                tail = (out.console or "").strip().splitlines()
-                raise targets.TargetError(f"{self.target.name}: the round script did not run: "
-                                          f"{tail[-1] if tail else 'exit ' + str(out.returncode)}")
-        return out, died
+        found = self.target.incidents(out, invs)
+        for inc in found:
+            self._incident(f"round {self.rounds}: {inc.summary}")
+            if inc.kernel_log:
+                where = f" ({inc.invocation})" if inc.invocation else ""
+                self.run.console_tail = (self.run.console_tail + "\n" if self.run.console_tail else "") + \
+                    f"--- round {self.rounds}: {inc.kind}{where} ---\n{inc.kernel_log}"
+        if (self.rounds == 1 and not env and not (out.results / "round.done").exists() and not out.timed_out
+                and not self.ctx.stop.is_set()):
+            tail = (out.console or "").strip().splitlines()
+            raise targets.TargetError(f"{self.target.name}: the round script did not run: "
+                                      f"{tail[-1] if tail else 'exit ' + str(out.returncode)}")
+        return out, found
 
     def _conformance(self, bins: pathlib.Path, t0: float) -> None:
         found = sorted(p for p in (bins / "conformance").glob("conformance-*") if p.is_file())
@@ -276,54 +277,81 @@ class TargetRunner:
                     argv.append(f"--gtest_filter={f}")
                 invs.append(Invocation(iid, argv, self.plan.per_test_timeout,
                                        int(max(10, self._remaining(t0)))))
-            out, died = self._round(invs, t0)
+            out, found = self._round(invs, t0)
+            died = any(i.kind == "died" for i in found)
             # The first invocation without an exit status was running when the target
             # stopped, even if none of its output made it out (a panic drops tty buffers).
             running = next((inv.id for inv in invs if not (out.results / f"{inv.id}.rc").exists()), None)
             for b, inv in zip(pending, invs):
-                self._absorb(b, inv.id, out.results, out.timed_out, died, inv.id == running)
+                self._absorb(b, inv.id, out.results, out.timed_out, died, inv.id == running, found)
             if out.timed_out:
                 for b in pending:
                     if not b.done:
                         self._error(b, "not finished: the target's time limit ran out")
 
-    def _extra(self, kind: str, bins: pathlib.Path, t0: float, seconds: int) -> list[tuple[str, str | None, str, int | None]]:
+    def _extra(self, kind: str, bins: pathlib.Path, t0: float, seconds: int) -> list[_Extra]:
+        """Each stress scenario or benchmark binary run once; rounds until each has
+        finished, so what a dead or tainted kernel cut short runs in a fresh boot."""
         found = sorted(p for p in (bins / kind).glob(f"{kind}-*") if p.is_file())
         if not found:
             return []
         share = max(1, seconds // len(found))
-        invs = []
-        for p in found:
-            iid = f"{kind}-{p.name}"
-            if kind == "stress":
-                argv = [str(p), f"--duration={share}", f"--workers={self.plan.stress_workers}",
-                        f"--seed={self.plan.seed}", "--json"]
-            else:
-                argv = [str(p), "--benchmark_format=json", f"--benchmark_min_time={max(0.01, share / 20):.2f}"]
-            invs.append(Invocation(iid, argv, 0, share * 3 + 30, split_stderr=True))
-        out, _ = self._round(invs, t0)
-        got = []
-        for p, inv in zip(found, invs):
-            rc = _read(out.results / f"{inv.id}.rc")
-            got.append((p.name, _read(out.results / f"{inv.id}.out"), _read(out.results / f"{inv.id}.err") or "",
-                        int(rc) if rc and rc.strip().lstrip("-").isdigit() else None))
-        return got
+        done: dict[str, _Extra] = {}
+        cut: dict[str, int] = {}
+        while len(done) < len(found) and not self.ctx.stop.is_set() and self.rounds < MAX_ROUNDS:
+            pending = [p for p in found if p.name not in done]
+            invs = [self._extra_invocation(kind, p, share) for p in pending]
+            out, incidents = self._round(invs, t0)
+            progress = False
+            for p, inv in zip(pending, invs):
+                res = out.results
+                rc = _read(res / f"{inv.id}.rc")
+                taints = [i for i in incidents if i.kind == "taint" and i.invocation == inv.id]
+                if rc is not None or taints:
+                    done[p.name] = _Extra(p.name, _read(res / f"{inv.id}.out"), _read(res / f"{inv.id}.err") or "",
+                                          int(rc) if rc and rc.strip().lstrip("-").isdigit() else None, taints)
+                    progress = True
+                elif (res / f"{inv.id}.out").exists():
+                    cut[p.name] = cut.get(p.name, 0) + 1
+                    progress = True
+                    if cut[p.name] >= 2 or out.timed_out:
+                        done[p.name] = _Extra(p.name, None, _read(res / f"{inv.id}.err") or "", None, [])
+            if out.timed_out or not progress:
+                break
+        return [done.get(p.name) or _Extra(p.name, None, "", None, []) for p in found]
+
+    def _extra_invocation(self, kind: str, p: pathlib.Path, share: int) -> Invocation:
+        if kind == "stress":
+            argv = [str(p), f"--duration={share}", f"--workers={self.plan.stress_workers}",
+                    f"--seed={self.plan.seed}", "--json"]
+        else:
+            argv = [str(p), "--benchmark_format=json", f"--benchmark_min_time={max(0.01, share / 20):.2f}"]
+        return Invocation(f"{kind}-{p.name}", argv, 0, share * 3 + 30, split_stderr=True)
 
     def _stress(self, bins, t0):
-        for name, stdout, stderr, rc in self._extra("stress", bins, t0, self.plan.stress_seconds):
-            entry = {"scenario": name.removeprefix("stress-"), "binary": name, "exit_code": rc,
-                     "ok": rc == 0, "result": None, "stderr": stderr[-4000:]}
+        for x in self._extra("stress", bins, t0, self.plan.stress_seconds):
+            entry = {"scenario": x.name.removeprefix("stress-"), "binary": x.name, "exit_code": x.rc,
+                     "ok": x.rc == 0, "result": None, "stderr": x.stderr[-4000:]}
             try:
-                entry["result"] = json.loads(stdout or "")
+                entry["result"] = json.loads(x.stdout or "")
                 if not isinstance(entry["result"], dict):
                     raise ValueError("not a JSON object")
             except ValueError as e:
                 entry["ok"] = False
-                entry["error"] = f"no JSON object on stdout ({e})" if rc is not None else "did not finish"
+                entry["error"] = f"no JSON object on stdout ({e})" if x.rc is not None else "did not finish"
+            if x.incidents:
+                entry["ok"] = False
+                entry["error"] = "; ".join(i.summary for i in x.incidents)
+                entry["kernel_log"] = "\n".join(i.kernel_log for i in x.incidents)
+                # The same record a conformance binary gets, so every report shows it.
+                self.run.results.append(model.TestResult(
+                    target=self.target.name, binary=x.name, suite="Harness", name="KernelNotTainted",
+                    status="fail", message="\n".join(i.summary for i in x.incidents),
+                    output=entry["kernel_log"]))
             self.run.stress.append(entry)
 
     def _bench(self, bins, t0):
-        for name, stdout, stderr, rc in self._extra("bench", bins, t0, self.plan.bench_seconds):
+        for name, stdout, stderr, rc, _ in self._extra("bench", bins, t0, self.plan.bench_seconds):
             try:
                 data = json.loads(stdout or "")
                 if not isinstance(data, dict) or "benchmarks" not in data:
@@ -335,9 +363,43 @@ class TargetRunner:
                                             "stderr": stderr[-4000:], "benchmarks": []})
 
 
+@dataclasses.dataclass
+class _Extra:
+    """One stress scenario or benchmark binary's run."""
+    name: str
+    stdout: str | None
+    stderr: str
+    rc: int | None
+    incidents: list[Incident]
+
+    def __iter__(self):
+        return iter((self.name, self.stdout, self.stderr, self.rc, self.incidents))
+
+
+def _incident_message(inc: Incident, output: pathlib.Path) -> str:
+    """The incident, and the test that was running when it happened (as the kernel
+    log tells) or when the watchdog noticed it (within about a second)."""
+    if inc.test:
+        return f"{inc.summary}\ntest running at the first warning (kernel log): {inc.test}"
+    try:
+        data = output.read_bytes()
+    except OSError:
+        data = b""
+    if inc.output_offset is not None:
+        data = data[:inc.output_offset]
+    cons = gtest.parse_console(data.decode(errors="replace"))
+    if cons.running:
+        when = f"test running when the watchdog noticed it: {cons.running}"
+    elif cons.finished:
+        when = f"no test running when the watchdog noticed it; the last finished: {cons.finished[-1].full_name}"
+    else:
+        when = "no test had started"
+    return f"{inc.summary}\n{when}\n(the kernel log is below and in the target's console tail)"
+
+
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:80]
 
 
-def run_target(target, ctx, plan, req_table=None, on_result=None) -> model.TargetRun:
-    return TargetRunner(target, ctx, plan, req_table, on_result).execute()
+def run_target(target, ctx, plan, requirements=None) -> model.TargetRun:
+    return TargetRunner(target, ctx, plan, requirements).execute()

@@ -1,17 +1,13 @@
-"""Reading what a GoogleTest binary says: its --gtest_output=json report, its
-console output (the only record when it crashed or hung before writing the
-report), and the REQUIREMENTS(...) of the test sources (so results recovered
-from console output still carry their requirement ids, and pytest items get
-their markers before anything runs).
+"""Reading what a GoogleTest binary says: its --gtest_output=json report (the
+one reader of it in the project) and its console output (the only record when
+it crashed or hung before writing the report). Which tests a binary has and
+their requirement ids come from its listing: harness/testlist.py.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import pathlib
 import re
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # "[ RUN      ] Suite.Name", "[       OK ] Suite.Name (3 ms)",
 # "[  FAILED  ] Prefix/Suite.Name/0, where GetParam() = 4 (0 ms)"
@@ -32,7 +28,6 @@ class Case:
     status: str                       # pass, fail, skip (model statuses)
     duration_s: float = 0.0
     message: str = ""
-    requirements: list[str] = dataclasses.field(default_factory=list)
     output: str = ""
 
     @property
@@ -78,9 +73,8 @@ def parse_json(text: str) -> list[Case]:
                 if skipped and not message:
                     message = "\n".join(s.get("message", "") for s in t.get("skipped", []) or [])
                 time_s = str(t.get("time", "0s")).rstrip("s") or "0"
-                reqs = [r for r in str(t.get("requirements", "")).split(",") if r]
                 cases.append(Case(t.get("classname", suite.get("name", "")), t["name"], status,
-                                  float(time_s), message, reqs))
+                                  float(time_s), message))
     except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise GtestError(f"malformed GoogleTest report ({e!r})") from None
     return cases
@@ -114,7 +108,7 @@ def parse_console(text: str) -> ConsoleRun:
                 suite, name = split_full_name(full)
                 out = "\n".join(body)
                 finished.append(Case(suite, name, status, int(t.group(1)) / 1000 if t else 0.0,
-                                     out.strip() if status != "pass" else "", [], _trim(out)))
+                                     out.strip() if status != "pass" else "", _trim(out)))
                 current, body = None, []
                 continue
         if _END_RE.match(line):
@@ -127,41 +121,6 @@ def parse_console(text: str) -> ConsoleRun:
 def outputs_by_test(text: str) -> dict[str, str]:
     """Full test name -> the console lines it printed between RUN and its verdict."""
     return {c.full_name: c.output for c in parse_console(text).finished}
-
-
-_TEST_RE = re.compile(r"\bTEST(?:_F|_P)?\(\s*(\w+)\s*,\s*(\w+)\s*\)\s*\{\s*(?://[^\n]*\n\s*)*REQUIREMENTS\(([^)]*)\)")
-
-
-def source_requirements(source_dirs: list[pathlib.Path] | None = None) -> dict[tuple[str, str], list[str]]:
-    """(suite, name) -> requirement ids, read from the C++ sources' REQUIREMENTS(...)."""
-    dirs = source_dirs or [ROOT / "conformance"]
-    found: dict[tuple[str, str], list[str]] = {}
-    for d in dirs:
-        for path in sorted(d.rglob("*.cc")):
-            for m in _TEST_RE.finditer(path.read_text(encoding="utf-8", errors="replace")):
-                ids = re.findall(r'"([^"]+)"', m.group(3))
-                found[(m.group(1), m.group(2))] = ids
-    return found
-
-
-def lookup_requirements(table: dict[tuple[str, str], list[str]], suite: str, name: str) -> list[str]:
-    """Requirement ids of a (possibly parameterised: 'P/Suite', 'Name/3') test."""
-    base_suite = suite.split("/")[-1] if "/" in suite else suite
-    base_name = name.split("/")[0]
-    return list(table.get((base_suite, base_name), table.get((suite, name), [])))
-
-
-def parse_list_tests(text: str) -> list[str]:
-    """Full names from --gtest_list_tests output."""
-    names, suite = [], None
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("Running main"):
-            continue
-        if not line.startswith(" "):
-            suite = line.split("#")[0].strip().rstrip(".")
-        elif suite:
-            names.append(f"{suite}.{line.split('#')[0].strip()}")
-    return names
 
 
 def filter_expr(positive: list[str] | None, negative: list[str]) -> str | None:

@@ -14,25 +14,16 @@ from __future__ import annotations
 
 import os
 import pathlib
-import subprocess
+import shutil
 import tempfile
 import threading
 
 import pytest
 
-from harness import catalog, engine, gtest, targets
-
-_cat_cache: dict | None = None
+from harness import catalog, engine, targets, testlist
 
 
-def _catalog() -> dict:
-    global _cat_cache
-    if _cat_cache is None:
-        try:
-            _cat_cache = catalog.load()
-        except catalog.CatalogError:
-            _cat_cache = {}
-    return _cat_cache
+_SESSION = pytest.StashKey["_Session"]()
 
 
 def pytest_addoption(parser):
@@ -49,12 +40,21 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "requirement(*ids): catalogued requirements a conformance test checks")
     config.addinivalue_line("markers", "shmconform_target(spec): the target a conformance item runs on")
-    cat = _catalog()
+    try:
+        cat = catalog.load()
+    except catalog.CatalogError as e:
+        raise pytest.UsageError(f"shmconform: {e}") from None
     for name in sorted({r.profile for r in cat.values()} | {r.area for r in cat.values()}):
         config.addinivalue_line("markers", f"{name}: conformance tests of this profile or area")
     for rid, req in cat.items():
         config.addinivalue_line("markers", f"{rid}: {req.statement}")
-    config._shmconform = _Session(config)
+    config.stash[_SESSION] = _Session(config, cat)
+
+
+def pytest_unconfigure(config):
+    session = config.stash.get(_SESSION, None)
+    if session is not None:
+        session.close()
 
 
 def pytest_collect_file(file_path: pathlib.Path, parent):
@@ -67,13 +67,25 @@ def pytest_collect_file(file_path: pathlib.Path, parent):
 class _Session:
     """Engine runs shared by the items of one pytest process (xdist worker)."""
 
-    def __init__(self, config):
+    def __init__(self, config, cat: dict):
         self.config = config
+        self.catalog = cat
         self.lock = threading.Lock()
         self.runs: dict[str, dict[tuple[str, str], object]] = {}   # target -> (binary, full) -> TestResult
         self.errors: dict[str, str] = {}
-        self.work = pathlib.Path(tempfile.mkdtemp(prefix="shmconform-pytest-"))
-        self.req_table = gtest.source_requirements()
+        self._work: pathlib.Path | None = None
+
+    @property
+    def work(self) -> pathlib.Path:
+        """The engine's scratch directory, made on first use and removed at the end."""
+        if self._work is None:
+            self._work = pathlib.Path(tempfile.mkdtemp(prefix="shmconform-pytest-"))
+        return self._work
+
+    def close(self) -> None:
+        if self._work is not None:
+            shutil.rmtree(self._work, ignore_errors=True)
+            self._work = None
 
     def targets(self) -> list[str]:
         return self.config.getoption("shmconform_target") or ["local"]
@@ -110,7 +122,7 @@ class _Session:
             self.errors[first.target] = str(e)
             self.runs[first.target] = {}
             return
-        run = engine.run_target(target, ctx, plan, self.req_table)
+        run = engine.run_target(target, ctx, plan, testlist.Requirements(build_dir))
         if run.status == "broken":
             self.errors[first.target] = f"target {first.target} is broken: {run.error}"
         results = {(r.binary, f"{r.suite}.{r.name}"): r for r in run.results}
@@ -130,16 +142,14 @@ def _cache_dir() -> pathlib.Path:
 class ConformanceBinary(pytest.File):
     def collect(self):
         try:
-            out = subprocess.run([str(self.path), "--gtest_list_tests"], capture_output=True, text=True,
-                                 timeout=60).stdout
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise pytest.UsageError(f"{self.path}: cannot list its tests: {e}") from None
-        session = self.config._shmconform
-        cat = _catalog()
+            listed = testlist.list_tests(self.path)
+        except testlist.ListingError as e:
+            raise pytest.UsageError(f"shmconform: {e}") from None
+        session = self.config.stash[_SESSION]
+        cat = session.catalog
         for target in session.targets():
-            for full in gtest.parse_list_tests(out):
-                suite, name = gtest.split_full_name(full)
-                ids = gtest.lookup_requirements(session.req_table, suite, name)
+            for test in listed:
+                full, ids = test.name, list(test.requirements)
                 item = GtestItem.from_parent(self, name=f"{full}[{target}]", target=target, full_name=full)
                 item.add_marker(pytest.mark.requirement(*ids))
                 item.add_marker(pytest.mark.shmconform_target(target))
@@ -164,7 +174,7 @@ class GtestItem(pytest.Item):
         self.binary = self.parent.path
 
     def runtest(self):
-        r = self.config._shmconform.result(self)
+        r = self.config.stash[_SESSION].result(self)
         if isinstance(r, str):
             raise GtestFailure(r)
         if r is None:

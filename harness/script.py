@@ -9,14 +9,22 @@ For every invocation the script writes into $R:
   ID.out      stdout+stderr (stdout only when stderr is split to ID.err)
   ID.rc       exit status (128+N when killed by signal N); absent = never finished
   ID.timeout  present when the watchdog killed it (per-test or per-binary timeout)
-  ID.tainted  /proc/sys/kernel/tainted when it changed during the invocation
+  ID.tainted  "BEFORE AFTER": /proc/sys/kernel/tainted when it changed during the invocation
+  ID.taint_at the size of ID.out when the watchdog first saw that change (names the running test)
+  ID.klog     the kernel log after such a change (from the invocation's marker on, see below)
   ID.leftovers suite IPC objects it left behind (removed)
 and once: env.txt, before/after snapshots, round.done.
+Before each invocation it writes "shmconform: begin ID" into the kernel log
+(/dev/kmsg, when writable), so a warning in the log can be tied to it.
 """
 from __future__ import annotations
 
 import dataclasses
 import shlex
+
+# The top byte of every SysV key the suite creates: shmconform::kKeyMarker in
+# support/include/shmconform/unique_names.h. The leftover sweep matches it.
+SUITE_KEY_MARKER = 0x5C
 
 
 @dataclasses.dataclass
@@ -41,8 +49,11 @@ export SHMCONFORM_RUN_ID="$RUNID"
 export SHMCONFORM_TMPDIR=__SCRATCH__
 export TMPDIR="$SHMCONFORM_TMPDIR"
 mkdir -p "$R" "$SHMCONFORM_TMPDIR"
+TAINTED=/proc/sys/kernel/tainted
+KMSG=/dev/kmsg
 emit() { :; }
 halt_target() { :; }
+kernel_log() { dmesg 2>/dev/null; }
 __PROLOGUE__
 pid=
 trap '[ -n "$pid" ] && kill -9 -$pid 2>/dev/null; exit 143' TERM INT HUP
@@ -52,12 +63,22 @@ snapshot() {
   ls -a /dev/shm > "$R/$1.devshm" 2>/dev/null
 }
 
+# A line in the kernel log naming the invocation about to run.
+mark() {
+  [ -w "$KMSG" ] && echo "<5>shmconform: begin $1" >> "$KMSG" 2>/dev/null
+  return 0
+}
+
 # Kill the invocation's process group when gtest shows no progress (no
 # RUN/OK/FAILED/SKIPPED line) for $3 seconds, or after $4 seconds in all.
+# Note how much output there was when the taint first differs from $6.
 watch() {
   last=-1; idle=0; t=0
   while sleep 1; do
     t=$((t + 1)); idle=$((idle + 1))
+    if [ ! -e "$R/$5.taint_at" ] && [ "$(cat "$TAINTED" 2>/dev/null || echo 0)" != "$6" ]; then
+      wc -c < "$2" > "$R/$5.taint_at"
+    fi
     if [ "$3" -gt 0 ]; then
       n=$(grep -c -E '^\[ +(RUN|OK|FAILED|SKIPPED) +\]' "$2" 2>/dev/null)
       if [ "$n" != "$last" ]; then last=$n; idle=0; fi
@@ -71,6 +92,8 @@ watch() {
 run() {  # run ID PER_TEST TOTAL SPLIT_STDERR ARGV...
   id=$1 ptt=$2 tot=$3 split=$4; shift 4
   : > "$R/$id.out"
+  tb=$(cat "$TAINTED" 2>/dev/null || echo 0)
+  mark "$id"
   if [ -n "$LIVE" ] && [ "$split" != 1 ]; then
     # A VM: copy the output live to another port too, so a kernel panic
     # still tells which test was running. $0 names the files.
@@ -84,7 +107,7 @@ run() {  # run ID PER_TEST TOTAL SPLIT_STDERR ARGV...
   fi
   pid=$!
   echo "$pid" > "$R/$id.pid"
-  watch "$pid" "$R/$id.out" "$ptt" "$tot" "$id" &
+  watch "$pid" "$R/$id.out" "$ptt" "$tot" "$id" "$tb" &
   wd=$!
   wait "$pid"; rc=$?
   if [ -n "$LIVE" ] && [ "$split" != 1 ]; then
@@ -92,23 +115,28 @@ run() {  # run ID PER_TEST TOTAL SPLIT_STDERR ARGV...
   fi
   kill -9 -$pid 2>/dev/null
   kill -9 $wd 2>/dev/null; wait $wd 2>/dev/null
+  rm -f "$R/$id.pid"  # only running invocations keep one: a dying harness's reaper kills those
   pid=
   echo "$rc" > "$R/$id.rc"
   leftovers "$id"
-  t=$(cat /proc/sys/kernel/tainted 2>/dev/null || echo 0)
-  [ "$t" != "$TAINT0" ] && echo "$t" > "$R/$id.tainted"
-  for f in out err json timeout tainted leftovers rc; do emit "$id.$f"; done
-  if [ "$t" != "$TAINT0" ] && [ "$STOP_ON_TAINT" = 1 ]; then finish; fi
+  t=$(cat "$TAINTED" 2>/dev/null || echo 0)
+  if [ "$t" != "$tb" ]; then
+    echo "$tb $t" > "$R/$id.tainted"
+    [ -e "$R/$id.taint_at" ] || wc -c < "$R/$id.out" > "$R/$id.taint_at"
+    kernel_log > "$R/$id.klog"
+  fi
+  for f in out err json timeout tainted taint_at klog leftovers rc; do emit "$id.$f"; done
+  if [ "$t" != "$tb" ] && [ "$STOP_ON_TAINT" = 1 ]; then finish; fi
 }
 
 # Suite objects created since the round began and still present after an
-# invocation: SysV segments with the suite's key marker (top byte 0x5c),
+# invocation: SysV segments with the suite's key marker (top byte __KEY_MARKER__ decimal),
 # unattached, whose creator is gone; /dev/shm/shmconform.RUNID.* names.
 # Reported in ID.leftovers and removed.
 leftovers() {
   cat /proc/sysvipc/shm > "$R/now.sysv" 2>/dev/null
   awk 'NR == FNR { if (FNR > 1) seen[$2] = 1; next }
-       FNR > 1 && !($2 in seen) && int($1 / 16777216) == 92 && $7 == 0 { print $1, $2, $5 }' \
+       FNR > 1 && !($2 in seen) && int($1 / 16777216) == __KEY_MARKER__ && $7 == 0 { print $1, $2, $5 }' \
       "$R/before.sysv" "$R/now.sysv" 2>/dev/null |
   while read key id cpid; do
     [ -d "/proc/$cpid" ] && continue
@@ -130,7 +158,7 @@ finish() {
   exit 0
 }
 
-TAINT0=$(cat /proc/sys/kernel/tainted 2>/dev/null || echo 0)
+TAINT0=$(cat "$TAINTED" 2>/dev/null || echo 0)
 echo "$TAINT0" > "$R/taint0"
 snapshot before
 {
@@ -162,7 +190,7 @@ def render(invocations: list[Invocation], *, results: str, probe: str, run_id: s
         "__RESULTS__": shlex.quote(results), "__PROBE__": shlex.quote(probe),
         "__PREFIX__": shlex.quote(prefix), "__STOP_ON_TAINT__": "1" if stop_on_taint else "0",
         "__RUNID__": shlex.quote(run_id), "__SCRATCH__": shlex.quote(scratch),
-        "__PROLOGUE__": prologue, "__INVOCATIONS__": "\n".join(lines),
+        "__KEY_MARKER__": str(SUITE_KEY_MARKER), "__PROLOGUE__": prologue, "__INVOCATIONS__": "\n".join(lines),
     }.items():
         text = text.replace(key, value)
     return text

@@ -18,17 +18,15 @@ OUTPUTS = ("report.json", "junit.xml", "report.html", "summary.md")
 
 
 def write_all(run: model.Run, out_dir: pathlib.Path, waivers: pathlib.Path | None = None, *,
-              lcov_html: str | pathlib.Path | None = None, waiver_record: dict[str, Any] | None = None,
-              complete_catalog: bool = True) -> dict[str, pathlib.Path]:
+              lcov_html: str | pathlib.Path | None = None,
+              waiver_record: dict[str, Any] | None = None) -> dict[str, pathlib.Path]:
     """Apply the waivers (mutating run's results: fail -> xfail, pass -> xpass), then write the four
     outputs into out_dir. Returns {"report.json": path, "junit.xml": ..., "report.html": ..., "summary.md": ...}.
 
     lcov_html: path or URL of the suite's lcov HTML (linked from report.html); defaults to
     run.host["coverage_html"] when present. waiver_record: the "waivers" block of a report.json
     being re-rendered (so a previous application is undone first).
-    complete_catalog: add the catalog entries (conformance/requirements/*.toml) the run does not
-    carry yet, so the coverage lists requirements no test named (the report verbs, re-rendering
-    a recorded run, pass False).
+    The requirement catalog is the run's own (run.requirements, attached once by `shmconform run`).
     Raises ReportError (one-line message) on an unreadable or malformed waiver file.
     """
     out_dir = pathlib.Path(out_dir)
@@ -36,8 +34,6 @@ def write_all(run: model.Run, out_dir: pathlib.Path, waivers: pathlib.Path | Non
     record = waiver_record or document.empty_waiver_record()
     if waivers is not None:
         record = waivers_mod.apply(run, waivers_mod.load(pathlib.Path(waivers)), record=record, source=str(waivers))
-    if complete_catalog:
-        _complete_catalog(run)
     if lcov_html is None:
         lcov_html = run.host.get("coverage_html") if isinstance(run.host, dict) else None
     paths = {name: out_dir / name for name in OUTPUTS}
@@ -47,13 +43,3 @@ def write_all(run: model.Run, out_dir: pathlib.Path, waivers: pathlib.Path | Non
     paths["summary.md"].write_text(summary.render(run, record), encoding="utf-8")
     return paths
 
-
-def _complete_catalog(run: model.Run) -> None:
-    try:
-        from harness import catalog
-        entries = catalog.load()
-    except Exception:  # no checkout, or a broken catalog: the run's own entries stand
-        return
-    for rid, req in entries.items():
-        run.requirements.setdefault(rid, {"statement": req.statement, "sources": list(req.sources),
-                                          "profile": req.profile, "area": req.area})

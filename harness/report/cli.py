@@ -30,7 +30,7 @@ def cmd_report(args) -> int:
         run, record = document.load(src)
         out = pathlib.Path(args.out) if args.out else (src if src.is_dir() else src.parent)
         paths = write_all(run, out, pathlib.Path(args.waivers) if args.waivers else None,
-                          lcov_html=args.lcov, waiver_record=record, complete_catalog=False)
+                          lcov_html=args.lcov, waiver_record=record)
     except (ReportError, OSError) as e:
         return _err(str(e) if isinstance(e, ReportError) else f"{e.filename or ''}: {e.strerror or e}")
     _print_outputs(paths)
@@ -68,7 +68,7 @@ def cmd_merge(args) -> int:
             runs.append((run, record, str(path)))
         merged, record = merge_mod.merge(runs)
         paths = write_all(merged, pathlib.Path(args.out), pathlib.Path(args.waivers) if args.waivers else None,
-                          waiver_record=record, complete_catalog=False)
+                          waiver_record=record)
     except (ReportError, OSError) as e:
         return _err(str(e) if isinstance(e, ReportError) else f"{e.filename or ''}: {e.strerror or e}")
     print(f"merged {len(runs)} run(s), {len(merged.targets)} target(s): {', '.join(t.name for t in merged.targets)}")

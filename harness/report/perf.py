@@ -5,7 +5,7 @@ Benchmarks: TargetRun.benchmarks holds Google Benchmark JSON reports
 metric, the first present of: bytes_per_second (as GiB/s), a user counter
 "ns/<unit>" (a cost, lower is better), a user counter "<unit>/s" (a rate),
 items_per_second, real_time (ns per iteration). Ratios to the physical limits
-come from harness.bench_ratios.compute() when that module exists.
+come from harness.bench_ratios.compute().
 
 Stress: TargetRun.stress holds one entry per scenario: the harness's wrapper
 {scenario, binary, exit_code, ok, result, stderr, error} around the scenario's
@@ -16,10 +16,9 @@ Stress: TargetRun.stress holds one entry per scenario: the harness's wrapper
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Any
 
-from harness import model
+from harness import bench_ratios, model
 
 _TIME_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -102,14 +101,8 @@ def target_metrics(target: model.TargetRun) -> dict[str, Metric]:
     return out
 
 
-def ratios(target: model.TargetRun) -> list[dict[str, Any]] | None:
-    """harness.bench_ratios.compute() over all the target's reports; None when that module is absent."""
-    try:
-        # import_module, not "from harness import": it honours sys.modules, so a
-        # replaced module (tests, plugins) is the one used.
-        bench_ratios = importlib.import_module("harness.bench_ratios")
-    except ImportError:
-        return None
+def ratios(target: model.TargetRun) -> list[dict[str, Any]]:
+    """harness.bench_ratios.compute() over all the target's reports."""
     reports = [r for r in target.benchmarks if isinstance(r, dict) and r.get("benchmarks")]
     if not reports:
         return []

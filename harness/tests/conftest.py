@@ -1,7 +1,6 @@
 """Fixtures shared by the harness's own tests."""
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 import subprocess
@@ -31,22 +30,8 @@ def conformance_binaries() -> list[pathlib.Path]:
     return binaries
 
 
-@pytest.fixture(scope="session")
-def conformance_json(conformance_binaries, tmp_path_factory) -> dict[str, dict]:
-    """Each conformance binary run once on this kernel: binary name -> gtest JSON."""
-    out = tmp_path_factory.mktemp("gtest")
-    reports = {}
-    for binary in conformance_binaries:
-        path = out / f"{binary.name}.json"
-        subprocess.run([str(binary), f"--gtest_output=json:{path}", "--gtest_brief=1"],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600, check=False)
-        assert path.exists(), f"{binary.name} wrote no JSON report"
-        reports[binary.name] = json.loads(path.read_text())
-    return reports
-
-
 FAKE_SOURCE = pathlib.Path(__file__).resolve().parent / "fakes" / "fake_gtest.c"
-FAKE_KINDS = ("fake", "hang", "crash", "garbage", "leak", "panic", "taint")
+FAKE_KINDS = ("fake", "hang", "crash", "garbage", "leak", "panic", "taint", "params", "listhang")
 
 
 @pytest.fixture(scope="session")

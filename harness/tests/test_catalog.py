@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from harness import catalog
+from harness import catalog, testlist
 
 
 def write_catalog(directory: pathlib.Path, body: str) -> pathlib.Path:
@@ -101,11 +101,12 @@ def test_seed_headings_are_read_without_markup(seed):
     assert {"Flags", "Cycle of Usage"} <= catalog.seed_sections(seed)
 
 
-def test_tests_from_gtest_json_reads_the_property():
-    report = {"testsuites": [{"testsuite": [
-        {"classname": "S", "name": "a", "requirements": "X.Y.Z,X.Y.W"},
-        {"classname": "S", "name": "b"}]}]}
-    assert catalog.tests_from_gtest_json(report) == {"S.a": ["X.Y.Z", "X.Y.W"], "S.b": []}
+def test_check_reports_unknown_untested_and_untagged_tests():
+    reqs = {"A.B.C": catalog.Requirement("A.B.C", "s", ("POSIX shmget",), "posix", "area"),
+            "A.B.D": catalog.Requirement("A.B.D", "s", ("POSIX shmget",), "posix", "area")}
+    result = catalog.check(reqs, {"x:S.a": ["A.B.C", "A.B.X"], "x:S.b": []})
+    assert not result.ok
+    assert result.unknown == {"A.B.X": ["x:S.a"]} and result.untested == ["A.B.D"] and result.untagged == ["x:S.b"]
 
 
 def test_project_catalog_is_well_formed():
@@ -113,11 +114,11 @@ def test_project_catalog_is_well_formed():
     assert requirements, "the catalog is empty"
 
 
-def test_every_conformance_test_and_requirement_match(conformance_json):
-    """The real check: the suite's tests, as built and run here, against the catalog."""
+def test_every_conformance_test_and_requirement_match(conformance_binaries):
+    """The real check: the suite's tests, as each built binary lists them, against the catalog."""
     tests: dict[str, list[str]] = {}
-    for binary, report in conformance_json.items():
-        for name, ids in catalog.tests_from_gtest_json(report).items():
-            tests[f"{binary}:{name}"] = ids
+    for binary in conformance_binaries:
+        for t in testlist.list_tests(binary):
+            tests[f"{binary.name}:{t.name}"] = list(t.requirements)
     result = catalog.check(catalog.load(), tests)
     assert result.ok, "\n" + result.describe()

@@ -11,7 +11,7 @@ import pytest
 
 from harness import cli as harness_cli, kernels, machines, matrices, model
 from harness.report import cli, compare, kernel_diff, write_all
-from harness.report.synthetic import make_run
+from harness.tests.synthetic import make_run
 
 
 # --- the architecture from the image ----------------------------------------------

@@ -5,12 +5,12 @@ A row names the mutant, the binary and the gtest filter of the tests that
 must notice it. Add a row when you add a mutant."""
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 
 import pytest
 
+from harness import gtest
 from harness.tests.conftest import build_dir
 
 MUTANTS = [
@@ -38,12 +38,7 @@ def run_filtered(binary: str, gtest_filter: str, tmp_path, mutant: str | None) -
     subprocess.run([str(build_dir() / "conformance" / binary), f"--gtest_filter={gtest_filter}",
                     f"--gtest_output=json:{out}"], env=env, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, timeout=120, check=False)
-    report = json.loads(out.read_text())
-    results = {}
-    for suite in report["testsuites"]:
-        for case in suite["testsuite"]:
-            results[f"{case['classname']}.{case['name']}"] = not case.get("failures") and case.get("result") == "COMPLETED"
-    return results
+    return {c.full_name: c.status == "pass" for c in gtest.parse_json(out.read_text())}
 
 
 @pytest.mark.parametrize("mutant, binary, gtest_filter", MUTANTS, ids=[m[0] for m in MUTANTS])

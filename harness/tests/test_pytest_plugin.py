@@ -48,3 +48,24 @@ def test_xdist_runs_one_group_per_target(fake_build, tmp_path):
     r = pytest_run(str(conformance / "conformance-fake"), "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
                    "--shmconform-target", "local", "--shmconform-target", "ns", cwd=tmp_path)
     assert "2 failed, 2 passed, 2 skipped" in r.stdout, r.stdout
+
+
+def test_a_parameterised_test_is_selected_by_its_rows_requirement(fake_build, tmp_path):
+    params = fake_build / "conformance" / "conformance-params"
+    junit = tmp_path / "j.xml"
+    r = pytest_run(str(params), "-p", "no:cacheprovider", "-m", "FAKE.REQ.P1", f"--junitxml={junit}", cwd=tmp_path)
+    assert "1 failed, 2 deselected" in r.stdout, r.stdout
+    [case] = ET.parse(junit).getroot().iter("testcase")
+    assert case.get("name") == "Sizes/Fake.Param/1[local]"
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    assert props["requirements"] == "FAKE.REQ.P1"
+
+
+def test_the_plugin_removes_its_scratch_directory(fake_build, tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    r = subprocess.run(["/usr/bin/python3", "-m", "pytest", "-p", "harness.pytest_plugin", "-q", "-p", "no:cacheprovider",
+                        str(fake_build / "conformance" / "conformance-fake")], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=600, env={**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)})
+    assert "1 failed, 1 passed, 1 skipped" in r.stdout, r.stdout
+    assert not list(scratch.glob("shmconform-pytest-*"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -17,12 +18,12 @@ import pytest
 from harness import catalog, model
 from harness import report
 from harness.report import cli, document, html as html_mod, waivers
-from harness.report.synthetic import make_run
+from harness.tests.synthetic import make_run
 
 
 def write_all(run, out_dir, waivers_file=None, **kw):
-    """write_all on the run as given: without the local catalog's other requirements."""
-    return report.write_all(run, out_dir, waivers_file, complete_catalog=False, **kw)
+    """write_all on the run as given (the harness attaches the catalog to a run, not the report)."""
+    return report.write_all(run, out_dir, waivers_file, **kw)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "reports" / "report.schema.json").read_text())
@@ -429,37 +430,24 @@ def test_register_adds_the_verbs_to_a_parser():
     assert parser.parse_args(["report", "x", "--waivers", "w"]).waivers == "w"
 
 
-# --- a run from the conformance binaries' real gtest JSON -------------------------
+# --- a run of the real conformance binaries -----------------------------------
 
-def run_from_gtest(reports: dict[str, dict], target: str = "local") -> model.Run:
-    """A minimal conversion (the harness does the real one): enough to render real data."""
-    results = []
-    for binary, report in reports.items():
-        for suite in report.get("testsuites", []):
-            for case in suite.get("testsuite", []):
-                failures = case.get("failures", [])
-                status = "fail" if failures else "skip" if case.get("result") == "SKIPPED" else "pass"
-                message = "\n".join(f.get("failure", "") for f in failures)
-                results.append(model.TestResult(target, binary, case["classname"], case["name"], status,
-                                                [r for r in case.get("requirements", "").split(",") if r],
-                                                float(str(case.get("time", "0s")).rstrip("s") or 0), message))
-    reqs = {r.id: {"statement": r.statement, "sources": list(r.sources), "profile": r.profile, "area": r.area}
-            for r in catalog.load().values()}
-    import os
-    env = {"kernel_release": os.uname().release, "arch": os.uname().machine, "page_size": os.sysconf("SC_PAGE_SIZE")}
-    return model.Run(run_id="gtest-local", started="2026-11-28T07:00:00Z", targets=[
-        model.TargetRun(name=target, kind="host", environment=env, results=results)], requirements=reqs)
-
-
-def test_report_from_real_gtest_results(conformance_json, tmp_path):
-    run = run_from_gtest(conformance_json)
-    assert run.targets[0].results, "the conformance binaries reported no test"
-    paths = write_all(run, tmp_path)
+def test_report_of_a_real_run(tmp_path):
+    """The harness's own conversion of the suite run here (engine, local target) renders."""
+    from harness import engine, targets
+    from harness.tests.conftest import build_dir
+    ctx = targets.Context(build_dir=build_dir(), cache_dir=tmp_path / "cache", work_dir=tmp_path / "work",
+                          run_id=f"rep{os.getpid()}")
+    target = engine.run_target(targets.parse("local"), ctx, engine.Plan())
+    run = model.Run(run_id="real-local", started="2026-11-28T07:00:00Z", targets=[target],
+                    requirements=catalog.report_entries(catalog.load()))
+    assert target.status == "ok" and target.results, target.error
+    paths = write_all(run, tmp_path / "out")
     validate(json.loads(paths["report.json"].read_text()))
     root = ET.fromstring(paths["junit.xml"].read_bytes())
-    assert int(root.get("tests")) == len(run.targets[0].results)
+    assert int(root.get("tests")) == len(target.results)
     page = paths["report.html"].read_text()
-    for r in run.targets[0].results:
+    for r in target.results:
         assert r.name in page
         for rid in r.requirements:
             assert rid in page
@@ -494,16 +482,16 @@ def test_degenerate_runs_render(tmp_path, make):
         assert "➖ NONE" in paths["summary.md"].read_text()
 
 
-def test_write_all_adds_catalog_requirements_no_test_named(tmp_path):
-    """The harness may carry only the requirements its results name; the coverage must still list the rest."""
+def test_the_attached_catalog_lists_requirements_no_test_named(tmp_path):
+    """A run carries the whole catalog (attached once, by the harness), so the coverage lists untested ids."""
     run = small_run()
     run.targets[0].results = [r for r in run.targets[0].results if r.requirements != ["SYSV.SHMGET.EXCL_EXISTS"]]
     run.targets[1].results = list(run.targets[0].results)
-    del run.requirements["SYSV.SHMGET.EXCL_EXISTS"]
-    paths = report.write_all(run, tmp_path)
     known = catalog.load()
-    assert set(known) <= set(run.requirements)
-    assert run.requirements["SYSV.SHMAT.SHMLBA"]["statement"] == "shmat rounds down to SHMLBA with SHM_RND."  # kept
+    run.requirements = catalog.report_entries(known)
+    paths = report.write_all(run, tmp_path)
+    assert set(known) == set(run.requirements)
+    assert run.requirements["SYSV.SHMGET.EXCL_EXISTS"]["statement"] == known["SYSV.SHMGET.EXCL_EXISTS"].statement
     # The summary lists only the first untested ids; the page's coverage table lists them all.
     assert "Requirements without a test:" in paths["summary.md"].read_text()
     coverage = paths["report.html"].read_text().split("Requirements without a test")[1]
@@ -535,9 +523,8 @@ def test_failed_stress_scenario_fails_the_target_everywhere(tmp_path):
     assert "worker 0 op 17: shmat(id): expected EIDRM, got EINVAL" in failures
 
 
-def test_benchmark_ratios_come_from_bench_ratios_when_present(tmp_path, monkeypatch):
-    import types
-    fake = types.ModuleType("harness.bench_ratios")
+def test_benchmark_ratios_come_from_bench_ratios(tmp_path, monkeypatch):
+    from harness import bench_ratios
     seen = []
 
     def compute(reports):
@@ -546,8 +533,7 @@ def test_benchmark_ratios_come_from_bench_ratios_when_present(tmp_path, monkeypa
                  "explanation": "ring 10.1 GiB/s / memcpy 12.5 GiB/s = 0.81"},
                 {"name": "futex_vs_pipe_round_trip", "value": 0.62, "goal": "<= 0.5", "met": False,
                  "explanation": "futex 3.9 us / pipe 6.3 us = 0.62"}]
-    fake.compute = compute
-    monkeypatch.setitem(sys.modules, "harness.bench_ratios", fake)
+    monkeypatch.setattr(bench_ratios, "compute", compute)
     run = make_run(2, 10)
     run.targets[1].benchmarks.append({"binary": "bench-msync", "error": "not a Google Benchmark report; exit 1",
                                       "stderr": "", "benchmarks": []})
@@ -556,9 +542,6 @@ def test_benchmark_ratios_come_from_bench_ratios_when_present(tmp_path, monkeypa
     assert "Against the physical limits" in page and "ring 10.1 GiB/s / memcpy 12.5 GiB/s = 0.81" in page
     assert '<span class="no">✗</span> 0.62' in page and '<span class="ok">✓</span> 0.81' in page
     assert "uml: bench-msync: not a Google Benchmark report; exit 1" in page
-    # None in sys.modules makes every import of the module raise ImportError.
-    monkeypatch.setitem(sys.modules, "harness.bench_ratios", None)
-    assert "harness.bench_ratios is not available; raw numbers below" in html_mod.render(make_run(2, 10))
 
 
 def test_merge_of_runs_from_one_host_uses_run_ids():

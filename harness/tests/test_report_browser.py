@@ -15,12 +15,12 @@ import zlib
 import pytest
 
 from harness import report as report_pkg
-from harness.report.synthetic import make_run
+from harness.tests.synthetic import make_run
 
 
 def write_all(run, out_dir, waivers_file=None, **kw):
-    """write_all on the run as given: without the local catalog's other requirements."""
-    return report_pkg.write_all(run, out_dir, waivers_file, complete_catalog=False, **kw)
+    """write_all on the run as given (the harness attaches the catalog to a run, not the report)."""
+    return report_pkg.write_all(run, out_dir, waivers_file, **kw)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (apt-get install chromium)")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
@@ -180,3 +180,117 @@ def test_sigterm_stops_cleanly_and_keeps_results(fake_build, tmp_path):
     data = json.loads(next(tmp_path.glob("*/report.json")).read_text())
     statuses = {f"{r['suite']}.{r['name']}": r["status"] for r in data["targets"][0]["results"]}
     assert statuses.get("Fake.Passes") == "pass"
+
+
+class StandInKernelTarget(targets.local.LocalTarget):
+    """The local target with a stand-in kernel: its taint value and kernel log are
+    files of the round (a fresh "boot" each round), and it stops on taint as VMs do."""
+
+    def run_round(self, invocations, round_dir, timeout):
+        kernel = round_dir / "kernel"
+        kernel.mkdir(parents=True)
+        (kernel / "tainted").write_text("0\n")
+        (kernel / "kmsg").write_text("[0.0] stand-in kernel booted\n")
+        self.prologue = (f"TAINTED={kernel}/tainted; KMSG={kernel}/kmsg; STOP_ON_TAINT=1\n"
+                         f"kernel_log() {{ cat {kernel}/kmsg; }}\nexport SHMCONFORM_FAKE_KERNEL={kernel}")
+        return super().run_round(invocations, round_dir, timeout)
+
+
+def stand_in(build, tmp_path, **plan_kw):
+    ctx = targets.Context(build_dir=build, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work",
+                          run_id=f"k{os.getpid()}")
+    return engine.run_target(StandInKernelTarget("stand-in"), ctx, engine.Plan(per_test_timeout=10, **plan_kw))
+
+
+def test_a_kernel_warning_in_a_binary_names_the_test_decodes_the_taint_and_reruns_the_rest(fake_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(fake_build, build)
+    shutil.copy(build / "conformance" / "conformance-fake", build / "conformance" / "conformance-u-fake")  # after taint
+    run = stand_in(build, tmp_path, binaries=["conformance-taint", "conformance-u-fake"])
+    by = {f"{r.binary}:{r.suite}.{r.name}": r for r in run.results}
+    warn = by["conformance-taint:Harness.KernelNotTainted"]
+    assert warn.status == "fail"
+    assert "kernel taint went from 0 to 512" in warn.message and "W (kernel issued warning)" in warn.message
+    assert "test running at the first warning (kernel log): Fake.TaintsKernel" in warn.message
+    assert "WARNING: CPU: 0 PID: 1 at fake_gtest.c:1" in warn.output
+    assert "WARNING: CPU: 0 PID: 1 at fake_gtest.c:1" in run.console_tail
+    assert "W (kernel issued warning)" in run.error
+    # The binary after it ran in a fresh "boot": round 2.
+    assert by["conformance-u-fake:Fake.Passes"].status == "pass"
+    assert by["conformance-u-fake:Fake.Passes"].requirements == ["FAKE.REQ.ONE"]
+    assert (tmp_path / "work" / "stand-in" / "round-2" / "results" / "r2-conformance-u-fake.rc").exists()
+    assert not (tmp_path / "work" / "stand-in" / "round-1" / "results" / "r1-conformance-u-fake.out").exists()
+    assert cli_run_failed(run)
+
+
+def test_a_kernel_warning_during_stress_fails_the_scenario_and_the_rest_run_in_a_fresh_boot(fake_build, tmp_path):
+    build = tmp_path / "build"
+    shutil.copytree(fake_build, build)
+    (build / "stress").mkdir()
+    for name, body in [
+        ("a-fine", ""),
+        ("b-taints", 'echo "<4>WARNING: CPU: 1 PID: 7 at mm/fake.c:9 storm+0x1/0x2" >> "$SHMCONFORM_FAKE_KERNEL/kmsg"\n'
+                     'echo 512 > "$SHMCONFORM_FAKE_KERNEL/tainted"\n'),
+        ("c-after", ""), ("d-after", ""),
+    ]:
+        p = build / "stress" / f"stress-{name}"
+        p.write_text(f'#!/bin/sh\n{body}echo "{{\\"scenario\\": \\"{name}\\", \\"violations\\": 0}}"\n')
+        p.chmod(0o755)
+    run = stand_in(build, tmp_path, binaries=["conformance-fake"], stress_seconds=4)
+    stress = {s["scenario"]: s for s in run.stress}
+    assert list(stress) == ["a-fine", "b-taints", "c-after", "d-after"]
+    bad = stress["b-taints"]
+    assert not bad["ok"] and "W (kernel issued warning)" in bad["error"]
+    assert "WARNING: CPU: 1 PID: 7 at mm/fake.c:9" in bad["kernel_log"]
+    assert all(stress[s]["ok"] for s in ("a-fine", "c-after", "d-after")), run.stress
+    [warn] = [r for r in run.results if r.binary == "stress-b-taints"]
+    assert warn.suite == "Harness" and warn.status == "fail"
+    assert "stress-stress-b-taints" in run.error
+    assert cli_run_failed(run)
+
+
+def cli_run_failed(target_run) -> bool:
+    from harness import cli, model
+    from harness.report import analysis
+    run = model.Run(run_id="x", started="", targets=[target_run])
+    return cli.run_failed(run) and analysis.target_verdict(target_run).verdict == "fail"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for d in pathlib.Path("/proc").iterdir():
+        if d.name.isdigit() and d.name != str(os.getpid()):
+            try:
+                cmdline = (d / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if text.encode() in cmdline and _running(int(d.name)):
+                found.append(int(d.name))
+    return found
+
+
+@pytest.mark.parametrize("spec", ["local", "ns"])
+def test_a_harness_killed_with_sigkill_leaves_no_child_behind(fake_build, tmp_path, spec):
+    """The round script and the hung binary it runs die with the harness, even by SIGKILL."""
+    build = tmp_path / "build"
+    shutil.copytree(fake_build, build)
+    p = subprocess.Popen([PY, "-m", "harness", "run", "--build-dir", str(build), "--reports-dir", str(tmp_path / "r"),
+                          "-t", spec, "--binary", "conformance-hang", "--test-timeout", "600"],
+                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not _processes_mentioning(f"{build}/conformance/conformance-hang"):
+            time.sleep(0.2)
+        before = _processes_mentioning(str(tmp_path))
+        assert before, "the hanging fake never started"
+    finally:
+        p.kill()
+        p.wait()
+    assert not [pid for pid in before if _alive(pid)], "children outlived the harness"

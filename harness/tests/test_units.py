@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import base64
 import json
-import pathlib
 import subprocess
 
 import pytest
 
-from harness import engine, gtest, model, script, targets
+from harness import engine, gtest, model, script, targets, testlist
+from harness.targets import incidents
 
 JSON_REPORT = {
     "tests": 3,
@@ -39,11 +39,10 @@ about to crash
 """
 
 
-def test_parse_json_maps_statuses_requirements_and_leaves_out_not_run():
+def test_parse_json_maps_statuses_and_leaves_out_not_run():
     cases = gtest.parse_json(json.dumps(JSON_REPORT))
     assert [(c.full_name, c.status) for c in cases] == [
         ("ShmgetTest.Passes", "pass"), ("ShmgetTest.Fails", "fail"), ("ShmgetTest.Skips", "skip")]
-    assert cases[0].requirements == ["SYSV.A.B", "SYSV.C.D"]
     assert cases[0].duration_s == pytest.approx(0.004)
     assert "Expected: EEXIST" in cases[1].message
 
@@ -71,9 +70,42 @@ def test_parse_console_sees_the_final_summary():
     assert cons.completed and cons.running is None
 
 
-def test_parse_list_tests_handles_parameterised_names():
-    text = "Running main() from x\nShmgetTest.\n  One\n  Two\nSizes/SizeTest.\n  Rounds/0  # GetParam() = 1\n"
-    assert gtest.parse_list_tests(text) == ["ShmgetTest.One", "ShmgetTest.Two", "Sizes/SizeTest.Rounds/0"]
+def test_listing_parse_reads_names_ids_and_places():
+    text = json.dumps({"schema": 1, "binary": "conformance-x", "tests": [
+        {"name": "Sizes/SizeTest.Rounds/0", "requirements": ["SYSV.A.B"], "file": "conformance/x.cc", "line": 7},
+        {"name": "S.Untagged", "requirements": [], "file": "conformance/x.cc", "line": 9}]})
+    assert testlist.parse(text) == [testlist.ListedTest("Sizes/SizeTest.Rounds/0", ("SYSV.A.B",), "conformance/x.cc", 7),
+                                    testlist.ListedTest("S.Untagged", (), "conformance/x.cc", 9)]
+
+
+@pytest.mark.parametrize("text", ["", "[]", '{"schema": 2, "tests": []}', '{"schema": 1}',
+                                  '{"schema": 1, "tests": [{"name": "A.B"}]}',
+                                  '{"schema": 1, "tests": [{"name": "A.B", "requirements": [1]}]}'])
+def test_listing_parse_rejects_what_is_not_a_listing(text):
+    with pytest.raises(testlist.ListingError) as e:
+        testlist.parse(text, "conformance-x")
+    assert "conformance-x" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_listing_of_the_fake_binary_honours_the_filter_and_is_cached(fake_build):
+    binary = fake_build / "conformance" / "conformance-params"
+    names = [t.name for t in testlist.list_tests(binary)]
+    assert names == ["Sizes/Fake.Param/0", "Sizes/Fake.Param/1", "Fake.Untagged"]
+    assert [t.requirements for t in testlist.list_tests(binary)] == [("FAKE.REQ.P0",), ("FAKE.REQ.P1",), ()]
+    assert [t.name for t in testlist.list_tests(binary, "*-Fake.Untagged")] == names[:2]
+    assert testlist.list_tests(binary) is testlist.list_tests(binary)
+    reqs = testlist.Requirements(fake_build)
+    assert reqs.of("conformance-params", "Sizes/Fake.Param/1") == ["FAKE.REQ.P1"]
+    assert reqs.of("conformance-nosuch", "A.B") == [] and "conformance-nosuch" in reqs.errors()["conformance-nosuch"]
+
+
+def test_a_binary_without_the_listing_is_never_run_to_list_it(tmp_path):
+    old = tmp_path / "conformance-old"
+    old.write_text("#!/bin/sh\ntouch " + str(tmp_path / "ran") + "\n")
+    old.chmod(0o755)
+    with pytest.raises(testlist.ListingError, match="does not implement --shmconform_list"):
+        testlist.list_tests(old)
+    assert not (tmp_path / "ran").exists()
 
 
 @pytest.mark.parametrize("pos,neg,expected", [
@@ -86,22 +118,28 @@ def test_filter_expr(pos, neg, expected):
     assert gtest.filter_expr(pos, neg) == expected
 
 
-def test_source_requirements_reads_the_real_tests_and_parameterised_lookup():
-    table = gtest.source_requirements()
-    assert table, "no REQUIREMENTS(...) found in conformance/"
-    (suite, name), ids = next(iter(table.items()))
-    assert gtest.lookup_requirements(table, suite, name) == ids
-    assert gtest.lookup_requirements(table, f"Prefix/{suite}", f"{name}/3") == ids
-    assert gtest.lookup_requirements(table, "NoSuch", "Test") == []
+def test_taint_values_decode_to_the_kernels_flag_letters():
+    assert incidents.decode_taint(512) == "W (kernel issued warning)"
+    assert incidents.decode_taint(512 | 128).startswith("D (kernel died recently")
+    assert "W (kernel issued warning)" in incidents.decode_taint(640)
+    assert incidents.decode_taint(0) == "none"
+    assert incidents.decode_taint(1 << 30) == "bit 30 (unknown taint flag)"
+
+
+def test_kernel_log_is_cut_at_the_invocations_marker():
+    log = ("[1.0] boot\n[2.0] shmconform: begin r1-a\n[2.1] WARNING: old one\n"
+           "[3.0] shmconform: begin r1-b\n[3.1] noise\n[3.2] WARNING: CPU: 0 PID: 9 at mm/x.c:1\n[3.3] Call Trace:\n")
+    text = incidents.log_since_marker(log, "r1-b")
+    assert "old one" not in text and "WARNING: CPU: 0" in text and "Call Trace" in text
 
 
 @pytest.mark.parametrize("spec,cls", [
-    ("local", targets.LocalTarget), ("ns", targets.NamespaceTarget), ("bwrap", targets.BwrapTarget),
-    ('wrap:"firejail --quiet"', targets.WrapTarget), ("uml", targets.UmlTarget),
-    ("uml:/opt/linux", targets.UmlTarget), ("qemu:/boot/vmlinuz-6.1", targets.QemuTarget),
-    ("qemu:linux-image-cloud-amd64", targets.QemuTarget), ("qemu-user:armhf", targets.QemuUserTarget),
-    ("qemu-user:aarch64", targets.QemuUserTarget), ("ssh:root@127.0.0.1:2222", targets.SshTarget),
-    ("ssh:host", targets.SshTarget),
+    ("local", targets.local.LocalTarget), ("ns", targets.local.NamespaceTarget),
+    ("bwrap", targets.local.BwrapTarget), ('wrap:"firejail --quiet"', targets.local.WrapTarget),
+    ("uml", targets.uml.UmlTarget), ("uml:/opt/linux", targets.uml.UmlTarget),
+    ("qemu:/boot/vmlinuz-6.1", targets.qemu.QemuTarget), ("qemu:linux-image-cloud-amd64", targets.qemu.QemuTarget),
+    ("qemu-user:armhf", targets.qemu_user.QemuUserTarget), ("qemu-user:aarch64", targets.qemu_user.QemuUserTarget),
+    ("ssh:root@127.0.0.1:2222", targets.ssh.SshTarget), ("ssh:host", targets.ssh.SshTarget),
 ])
 def test_target_specs_parse(spec, cls):
     t = targets.parse(spec)
@@ -131,10 +169,10 @@ def test_unframe_and_unlive_recover_files(tmp_path):
     stream = (b"boot noise\r\n@@SHMCONFORM-FILE a.json\r\n" + base64.encodebytes(payload).replace(b"\n", b"\r\n")
               + b"@@SHMCONFORM-END a.json\r\n@@SHMCONFORM-FILE ../evil\nAAAA\n@@SHMCONFORM-END ../evil\n"
               + b"@@SHMCONFORM-FILE cut.out\nAAAA\n")
-    targets._unframe(stream, tmp_path)
+    targets.serial.unframe(stream, tmp_path)
     assert (tmp_path / "a.json").read_bytes() == payload
     assert not (tmp_path / "cut.out").exists() and not (tmp_path.parent / "evil").exists()
-    targets._unlive(b"@@SHMCONFORM-LIVE r1-x\n[ RUN      ] A.B\r\n", tmp_path)
+    targets.serial.unlive(b"@@SHMCONFORM-LIVE r1-x\n[ RUN      ] A.B\r\n", tmp_path)
     assert (tmp_path / "r1-x.out").read_bytes() == b"[ RUN      ] A.B\n"
 
 

@@ -69,9 +69,51 @@ def test_uml_panic_is_detected_and_the_rest_rescheduled_in_a_fresh_boot(fake_bui
     by = by_name(run)
     assert by["conformance-panic:Fake.PanicsKernel"].status == "crash"
     assert by["conformance-panic:Fake.After"].status == "pass"      # ran in a later boot
-    assert by["conformance-taint:Harness.KernelNotTainted"].status == "fail"
+    taint = by["conformance-taint:Harness.KernelNotTainted"]
+    assert taint.status == "fail" and "W (kernel issued warning)" in taint.message, taint.message
+    assert "test running at the first warning (kernel log): Fake.TaintsKernel" in taint.message
+    assert "WARNING: CPU: 0 PID: 1 at fake_gtest.c:1" in taint.output
     assert by["conformance-taint:Fake.After"].status == "pass"
     assert "Kernel panic" in run.console_tail or "panic" in run.console_tail.lower()
+    assert "WARNING: CPU: 0 PID: 1 at fake_gtest.c:1" in run.console_tail
+
+
+@pytest.mark.slow
+def test_uml_dies_with_a_harness_killed_by_sigkill(fake_build, tmp_path):
+    p = subprocess.Popen(["/usr/bin/python3", "-m", "harness", "run", "--build-dir", str(fake_build),
+                          "--reports-dir", str(tmp_path / "r"), "-t", "uml", "--binary", "conformance-hang",
+                          "--test-timeout", "600"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        outs = []
+        while time.monotonic() < deadline and not outs:
+            outs = [f for f in (tmp_path / "r").glob("*/work/uml/round-1/results/r1-conformance-hang.out")
+                    if "about to hang" in f.read_text()]
+            time.sleep(0.2)
+        assert outs, "the hanging fake never started in UML"
+        uml = [int(d.name) for d in pathlib.Path("/proc").iterdir() if d.name.isdigit() and _cmdline_has(d, str(tmp_path))]
+        assert uml
+    finally:
+        p.kill()
+        p.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in uml):
+        time.sleep(0.2)
+    assert not [pid for pid in uml if _running(pid)], "the UML kernel outlived the harness"
+
+
+def _cmdline_has(proc: pathlib.Path, text: str) -> bool:
+    try:
+        return text.encode() in (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _running(pid: int) -> bool:
+    try:
+        return pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
 
 
 @pytest.mark.slow
@@ -151,11 +193,14 @@ def test_ssh_copies_runs_fetches_and_cleans_up(loopback_sshd, static_build, tmp_
     port, key = loopback_sshd
     ctx = ctx_for(tmp_path, static_build, ssh_options=[*SSH_OPTS, f"i={key}"])
     target = targets.parse(f"ssh:root@127.0.0.1:{port}")
+    removed = []
+    teardown = target.teardown
+    target.teardown = lambda: (removed.append(target.remote), teardown())
     run = engine.run_target(target, ctx, engine.Plan(gtest_filter=SUBSET))
     assert_subset_passed(run, "x86_64")
     assert run.environment["virtualization"] == "remote host"
-    assert target.remote_used.startswith("/tmp/shmconform.")
-    assert not pathlib.Path(target.remote_used).exists(), "remote directory left behind"
+    assert removed and removed[0].startswith("/tmp/shmconform.")
+    assert not pathlib.Path(removed[0]).exists(), "remote directory left behind"
 
 
 @pytest.mark.slow
@@ -174,3 +219,26 @@ def test_unreachable_ssh_host_is_a_broken_target(tmp_path, fake_build):
     ctx = ctx_for(tmp_path, fake_build, ssh_options=["ConnectTimeout=3"], preset_dirs={"static": fake_build})
     run = engine.run_target(targets.parse("ssh:root@127.0.0.1:1"), ctx, engine.Plan())
     assert run.status == "broken" and "cannot reach root@127.0.0.1 port 1" in run.error
+
+
+@pytest.mark.slow
+def test_uml_warning_during_stress_fails_the_scenario_and_the_rest_run_in_a_fresh_boot(fake_build, tmp_path):
+    """Issue 15's case: a WARN during one stress scenario on UML is reported, and the later ones still run."""
+    build = tmp_path / "build"
+    shutil.copytree(fake_build, build)
+    (build / "stress").mkdir()
+    warn = ('grep -q shmconform.fake_panic /proc/cmdline && '
+            '{ echo "<4>WARNING: CPU: 0 PID: $$ at mm/fake.c:9 storm+0x1/0x2" > /dev/kmsg; '
+            'echo 512 > /proc/sys/kernel/tainted; }\n')
+    for name, body in [("a-fine", ""), ("b-taints", warn), ("c-after", ""), ("d-after", "")]:
+        p = build / "stress" / f"stress-{name}"
+        p.write_text(f'#!/bin/sh\n{body}echo "{{\\"scenario\\": \\"{name}\\", \\"violations\\": 0}}"\n')
+        p.chmod(0o755)
+    ctx = ctx_for(tmp_path, build, kernel_args="shmconform.fake_panic")
+    run = engine.run_target(targets.parse("uml"), ctx, engine.Plan(binaries=["conformance-fake"], stress_seconds=4))
+    stress = {s["scenario"]: s for s in run.stress}
+    assert not stress["b-taints"]["ok"] and "W (kernel issued warning)" in stress["b-taints"]["error"]
+    assert "WARNING: CPU: 0 PID:" in stress["b-taints"]["kernel_log"]
+    assert all(stress[s]["ok"] for s in ("a-fine", "c-after", "d-after")), run.stress
+    assert "WARNING: CPU: 0 PID:" in run.console_tail
+    assert any(r.binary == "stress-b-taints" and r.status == "fail" for r in run.results)

@@ -1,5 +1,5 @@
 """A synthetic run with realistic shape, for tests, size measurements and demos:
-`python3 -m harness.report.synthetic OUT_DIR [TARGETS TESTS]` writes its reports.
+`python3 -m harness.tests.synthetic OUT_DIR [TARGETS TESTS]` writes its reports.
 
 Deterministic: the same arguments give the same run.
 """
@@ -105,5 +105,5 @@ if __name__ == "__main__":
     from harness.report import write_all
     out = pathlib.Path(sys.argv[1])
     nt, nn = (int(sys.argv[2]), int(sys.argv[3])) if len(sys.argv) > 3 else (5, 500)
-    for k, p in write_all(make_run(nt, nn), out, complete_catalog=False).items():
+    for k, p in write_all(make_run(nt, nn), out).items():
         print(f"{k:<12} {p} {p.stat().st_size} bytes")
