@@ -12,6 +12,8 @@ import pytest
 
 from harness import builds, cli, engine, targets
 
+from .conftest import build_dir
+
 ARM64_16K = "linux-image-6.12-arm64-16k"
 SUBSET = "ShmgetTest.*:ShmatTest.*:HugetlbTest.*:MunmapTest.*"
 
@@ -19,7 +21,8 @@ SUBSET = "ShmgetTest.*:ShmatTest.*:HugetlbTest.*:MunmapTest.*"
 @pytest.mark.slow
 def test_arm64_16k_kernel_runs_the_suite_with_its_own_page_size(tmp_path):
     build = builds.ensure("aarch64", only=["conformance-sysv", "conformance-mmap"])
-    ctx = targets.Context(build_dir=build, cache_dir=cli.cache_dir(), work_dir=tmp_path / "work",
+    # The host build lists the tests and their requirement ids; the guest runs the aarch64 build.
+    ctx = targets.Context(build_dir=build_dir(), cache_dir=cli.cache_dir(), work_dir=tmp_path / "work",
                           run_id=f"k{os.getpid()}", preset_dirs={"aarch64": build})
     run = engine.run_target(targets.parse(f"qemu:{ARM64_16K}"), ctx,
                             engine.Plan(binaries=["conformance-sysv", "conformance-mmap"], gtest_filter=SUBSET))
@@ -37,4 +40,5 @@ def test_arm64_16k_kernel_runs_the_suite_with_its_own_page_size(tmp_path):
     # without configured huge pages skips (this one has them).
     assert huge and all(s == "pass" for k, s in huge.items() if "WithoutConfiguredHugePages" not in k), huge
     assert any(k.startswith("ShmgetTest.") for k in by) and any(k.startswith("MunmapTest.") for k in by)
+    assert all(r.requirements for r in run.results)
     assert pathlib.Path(ctx.cache_dir / "apt" / "arm64").is_dir()   # a private arm64 index, not dpkg's
