@@ -47,8 +47,18 @@ mkdir -p /dev/shm /results /tmp
 mount -t tmpfs shm /dev/shm
 mount -t tmpfs tmp /tmp
 for m in /shmconform/modules/*.ko; do [ -f "$m" ] && insmod "$m"; done
-# Ports of just-loaded modules appear in /dev a moment after insmod returns.
-if [ -f "$m" ]; then n=0; while [ ! -e /dev/hvc1 ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done; fi
+case " $(cat /proc/cmdline) " in *" shmconform.ports=virtio "*)
+  # Named virtio serial ports (machines.py) get stable names; their devices
+  # appear a moment after the driver binds (or its module loads).
+  n=0
+  while [ ! -e /dev/shmconform.live ] && [ $n -lt 100 ]; do
+    for d in /sys/class/virtio-ports/*; do
+      name=$(cat "$d/name" 2>/dev/null)
+      [ -n "$name" ] && [ -e "/dev/${d##*/}" ] && ln -sf "/dev/${d##*/}" "/dev/$name"
+    done
+    sleep 0.1; n=$((n+1))
+  done;;
+esac
 exec sh /round.sh
 """
 

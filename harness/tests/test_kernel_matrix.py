@@ -110,13 +110,16 @@ def test_each_architecture_gets_its_emulator_console_and_ports(tmp_path):
     assert x86[0] == "qemu-system-x86_64" and x86.count("-serial") == 3
     arm64 = machines.command(machines.for_arch("aarch64"), **kw)
     assert arm64[:5] == ["qemu-system-aarch64", "-M", "virt", "-cpu", "max,pauth-impdef=on"]
-    assert arm64.count("-serial") == 1 and arm64.count("virtconsole,chardev=results") == 1
+    assert arm64.count("-serial") == 1
+    assert arm64.count("virtserialport,chardev=results,name=shmconform.results") == 1
     assert machines.command(machines.for_arch("armhf"), **kw)[0] == "qemu-system-arm"
     assert machines.for_arch("riscv64").qemu == "qemu-system-riscv64"
-    assert machines.for_arch("aarch64").guest_ports == ("/dev/hvc0", "/dev/hvc1")
+    assert machines.for_arch("aarch64").guest_ports == ("/dev/shmconform.results", "/dev/shmconform.live")
     assert machines.for_arch("x86_64").guest_ports == ("/dev/ttyS1", "/dev/ttyS2")
     line = machines.kernel_command_line(machines.for_arch("aarch64"), "foo=1")
     assert line.startswith("console=ttyAMA0 ") and "hugepages=2" in line and line.endswith("foo=1")
+    assert "shmconform.ports=virtio" in line
+    assert "shmconform.ports" not in machines.kernel_command_line(machines.for_arch("x86_64"))
     assert machines.for_arch("s390x") is None
 
 
