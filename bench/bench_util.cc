@@ -1,10 +1,8 @@
 #include "bench_util.h"
 
-#include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,16 +14,6 @@
 #include "shmconform/system_info.h"
 
 namespace shmconform::bench {
-
-void FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_ns) {
-  struct timespec timeout = {timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
-  // EAGAIN (the word changed), EINTR and ETIMEDOUT all mean: look again.
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, &timeout, nullptr, 0);
-}
-
-void FutexWake(std::atomic<std::uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
-}
 
 Peer Peer::Start(const std::function<void()>& body) {
   const pid_t parent = getpid();

@@ -1,6 +1,6 @@
 // What the benchmark programs share: a peer process forked once per
-// benchmark run, futex wrappers for process-shared words, page touching, the
-// counters that turn raw counts into units a person reads, and main().
+// benchmark run, page touching, the counters that turn raw counts into units
+// a person reads, and main(). Futex waits come from shmconform/futex.h.
 #pragma once
 
 #include <sys/types.h>
@@ -19,11 +19,6 @@
 #include "shmconform/owners.h"
 
 namespace shmconform::bench {
-
-// A process-shared (not FUTEX_PRIVATE) wait: returns when *word != expected,
-// on a wake, or after `timeout_ns`. The caller re-checks its condition.
-void FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_ns);
-void FutexWake(std::atomic<std::uint32_t>* word);
 
 // The cheapest "I am waiting for you" hint to the CPU while spinning.
 inline void CpuRelax() {

@@ -96,17 +96,10 @@ void PosixShmCycle(benchmark::State& state) {
 }
 BENCHMARK(PosixShmCycle)->Arg(4 << 10)->Arg(1 << 20);
 
-// mmap + munmap of a regular file, shared, not touched.
-void MmapMunmapFile(benchmark::State& state) {
-  const size_t size = static_cast<size_t>(state.range(0));
-  auto file = TempFile::Create(static_cast<off_t>(size));
-  if (!file.ok()) {
-    state.SkipWithError(file.Describe().c_str());
-    return;
-  }
-  const int fd = file.value().fd();
+// The timed loop of the mmap benchmarks: mmap(size, flags, fd) + munmap.
+void MapAndUnmap(benchmark::State& state, size_t size, int flags, int fd) {
   for (auto _ : state) {
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, flags, fd, 0);
     if (p == MAP_FAILED) {
       SkipWithErrno(state, "mmap");
       break;
@@ -117,22 +110,22 @@ void MmapMunmapFile(benchmark::State& state) {
     }
   }
 }
+
+// mmap + munmap of a regular file, shared, not touched.
+void MmapMunmapFile(benchmark::State& state) {
+  const size_t size = static_cast<size_t>(state.range(0));
+  auto file = TempFile::Create(static_cast<off_t>(size));
+  if (!file.ok()) {
+    state.SkipWithError(file.Describe().c_str());
+    return;
+  }
+  MapAndUnmap(state, size, MAP_SHARED, file.value().fd());
+}
 BENCHMARK(MmapMunmapFile)->Arg(4 << 10)->Arg(1 << 20)->Arg(1 << 30);
 
 // mmap + munmap of private anonymous memory, not touched.
 void MmapMunmapAnonymous(benchmark::State& state) {
-  const size_t size = static_cast<size_t>(state.range(0));
-  for (auto _ : state) {
-    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) {
-      SkipWithErrno(state, "mmap");
-      break;
-    }
-    if (munmap(p, size) != 0) {
-      SkipWithErrno(state, "munmap");
-      break;
-    }
-  }
+  MapAndUnmap(state, static_cast<size_t>(state.range(0)), MAP_PRIVATE | MAP_ANONYMOUS, -1);
 }
 BENCHMARK(MmapMunmapAnonymous)->Arg(4 << 10)->Arg(1 << 20)->Arg(1 << 30);
 

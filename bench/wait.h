@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "bench_util.h"
+#include "shmconform/futex.h"
 
 namespace shmconform::bench {
 

@@ -5,7 +5,6 @@
 // step (1 + children holding the attachment), while all workers storm at once.
 #include <fcntl.h>
 #include <sys/ipc.h>
-#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -78,10 +77,8 @@ void DoOp(Worker& w, Local& l, unsigned op) {
   const unsigned long base = 1 + l.held.size();
   switch (op) {
     case kForkExit: {
-      const pid_t pid = fork();
-      w.CheckOk(pid, "fork()");
+      const pid_t pid = w.ForkChild();
       if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         ExpectNattch(w, l, base + 1, "in a forked child");
         VerifyData(w, l, l.mem, "a forked child");
         _exit(0);
@@ -93,10 +90,8 @@ void DoOp(Worker& w, Local& l, unsigned op) {
     case kForkExec: {
       int out[2];
       w.CheckOk(pipe2(out, O_CLOEXEC), "pipe2()");
-      const pid_t pid = fork();
-      w.CheckOk(pid, "fork()");
+      const pid_t pid = w.ForkChild();
       if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(out[1], 1);
         char id[16], want[24], tag[24], size[16];
         std::snprintf(id, sizeof id, "%d", l.id);
@@ -129,10 +124,8 @@ void DoOp(Worker& w, Local& l, unsigned op) {
     case kHold: {
       int gate[2];
       w.CheckOk(pipe2(gate, O_CLOEXEC), "pipe2()");
-      const pid_t pid = fork();
-      w.CheckOk(pid, "fork()");
+      const pid_t pid = w.ForkChild();
       if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         close(gate[1]);
         for (const Held& h : l.held) close(h.release_fd);
         if (w.config().Injecting("extra-attach") && w.index() == 0) shmat(l.id, nullptr, SHM_RDONLY);

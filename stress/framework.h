@@ -8,6 +8,11 @@
 // the seed and its index, so its sequence of chosen operations is
 // reproducible. Any violation ends the run with exit 1 and a message naming
 // the seed, the worker, its operation number and the failing call.
+//
+// This header is a scenario's one include. The framework's parts: rng.h,
+// patterns.h, fault_probe.h, shared_lock.h (tools for scenarios); options,
+// run_objects (naming and cleanup), janitor, report and stress_main.cc (the
+// run itself); run_state.h (what the run's processes share).
 #pragma once
 
 #include <sys/types.h>
@@ -22,6 +27,12 @@
 #include <string>
 #include <vector>
 
+#include "fault_probe.h"
+#include "patterns.h"
+#include "rng.h"
+#include "shared_lock.h"
+#include "shmconform/owners.h"
+
 namespace shmconform::stress {
 
 inline constexpr int kExitClean = 0;
@@ -32,22 +43,6 @@ inline constexpr int kExitSkip = 77;
 inline constexpr unsigned kMaxWorkers = 256;
 inline constexpr unsigned kMaxOpTypes = 12;
 inline constexpr unsigned kKeySlots = 256;  // SysV keys per run: KeyFor(0..255)
-
-// splitmix64-seeded xoshiro256**: fast, reproducible on every architecture.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed);
-  std::uint64_t Next();
-  // Uniform in [0, n), n > 0.
-  std::uint64_t Below(std::uint64_t n) { return Next() % n; }
-  // Uniform in [lo, hi].
-  std::uint64_t Between(std::uint64_t lo, std::uint64_t hi) { return lo + Below(hi - lo + 1); }
-  bool OneIn(std::uint64_t n) { return Below(n) == 0; }
-
- private:
-  std::uint64_t s_[4];
-};
-std::uint64_t Mix64(std::uint64_t x);
 
 // A scenario's numeric option, e.g. --size=64k (suffixes k, m, g allowed).
 struct NumOption {
@@ -93,6 +88,9 @@ struct ScenarioDef {
   std::function<void(Run&)> finish;
   // A helper process mode: `binary --exec-child ARGS...` runs this instead.
   std::function<int(int argc, char** argv)> exec_child;
+  // Needs the run's scratch directory (Run::scratch_dir); the run skips
+  // where none can be made.
+  bool uses_files = false;
 };
 
 // Runs the scenario: the whole main() of a stress binary.
@@ -113,8 +111,10 @@ class Run {
   key_t key_base() const { return key_base_; }
   // "/shmconform.<run id>.<tag>": POSIX shm names removed at the end.
   std::string ShmName(const std::string& tag) const;
-  // A directory for files, removed at the end.
-  const std::string& scratch_dir() const { return scratch_dir_; }
+  // A directory for files under the suite's scratch directory (support's
+  // TempDir), removed at the end; "" when none could be made (a scenario
+  // with uses_files then skips before setup).
+  const std::string& scratch_dir() const { return scratch_.path(); }
   // Zeroed memory shared with the workers; only during setup.
   void* SharedAlloc(std::size_t bytes);
   template <typename T>
@@ -127,14 +127,13 @@ class Run {
   std::vector<pid_t> WorkerPids() const;
 
  private:
-  friend int StressMain(int, char**, const ScenarioDef&);
-  friend class Worker;
+  friend class RunDriver;  // stress_main.cc: sets the run up and tears it down
   const Config* config_ = nullptr;
   const ScenarioDef* def_ = nullptr;
   SharedState* shared_ = nullptr;
   key_t key_base_ = 0;
   std::string name_prefix_;
-  std::string scratch_dir_;
+  TempDir scratch_;
   std::vector<std::pair<void*, std::size_t>> allocations_;
 };
 
@@ -158,6 +157,9 @@ class Worker {
   void End();
   // A failure the model predicted (counted, for information).
   void ExpectedFailure();
+  // fork() for a scenario's own child, which dies with this worker
+  // (PR_SET_PDEATHSIG): 0 in the child, its pid here; a failed fork fails.
+  pid_t ForkChild();
   std::uint64_t op_number() const { return op_number_; }
 
   // Ends the worker with exit 1 after recording a precise message.
@@ -189,52 +191,8 @@ std::uint64_t MonotonicNs();
 // "" when `bytes` (described by `what`, e.g. "--segments x --size") fits in
 // half the physical memory, else the error line for invalid options.
 std::string CheckMemory(std::uint64_t bytes, const std::string& what);
-
-// A process-shared lock in shared memory (futex based; never spins forever:
-// a waiter gives up when the run is stopping).
-class SharedLock {
- public:
-  // False when the run is stopping (the worker should return).
-  bool Lock(Worker& w);
-  void Lock();  // parent side, no stop check
-  void Unlock();
-
- private:
-  std::atomic<std::uint32_t> state_{0};
-};
-
-// A process-shared reader-writer lock; a waiting writer holds off new
-// readers. Lock calls return false when the run is stopping.
-class SharedRwLock {
- public:
-  bool LockShared(Worker& w);
-  void UnlockShared();
-  bool LockExclusive(Worker& w);
-  void UnlockExclusive();
-
- private:
-  static constexpr std::uint32_t kWriter = 1u << 31, kPending = 1u << 30;
-  std::atomic<std::uint32_t> state_{0};
-};
-
-// Word patterns: word i of a region with tag t. Fill and verify; Verify
-// returns the first mismatching byte offset or -1.
-std::uint64_t PatternWord(std::uint64_t tag, std::size_t word);
-void FillPattern(void* mem, std::size_t bytes, std::uint64_t tag);
-long VerifyPattern(const void* mem, std::size_t bytes, std::uint64_t tag);
-long VerifyZero(const void* mem, std::size_t bytes);
-unsigned char PatternByte(std::uint64_t tag, std::size_t offset);
-
-// Touches one byte and reports the fault it raised: 0 when none, else the
-// signal, with si_code and address. Handlers are per process (installed on
-// first use); safe in workers and their children.
-struct Fault {
-  int signal = 0;
-  int si_code = 0;
-  std::uintptr_t address = 0;
-};
-Fault ProbeWrite(volatile char* addr, char value);
-Fault ProbeRead(const volatile char* addr, char* value_out);
-std::string DescribeFault(const Fault& f);
+// "" when a segment of `size` bytes is within kernel.shmmax (or it is
+// unknown), else the error line for invalid options.
+std::string CheckShmmax(std::uint64_t size);
 
 }  // namespace shmconform::stress

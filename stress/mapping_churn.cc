@@ -5,7 +5,6 @@
 // zero pages where the kernel must supply them, and private-versus-shared
 // isolation across fork.
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,10 +162,8 @@ void DoOp(Worker& w, State& st, unsigned op) {
     case kFork: {
       // The child rewrites every page; only shared pages may show it here.
       const std::uint64_t base = Mix64(w.config().seed ^ (std::uint64_t{w.index()} << 40) ^ ++st.fills);
-      const pid_t pid = fork();
-      w.CheckOk(pid, "fork()");
+      const pid_t pid = w.ForkChild();
       if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         VerifyEntry(w, e, "fork (the child's copy)");
         for (size_t i = 0; i < n; ++i) FillPattern(e.addr + i * Ps(), Ps(), (base + i) | 1);
         _exit(0);

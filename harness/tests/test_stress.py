@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -128,19 +129,34 @@ def test_size_above_system_limit_exits_2(scenario, args, why):
     assert why in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_exhaustion_skips_with_reason_without_namespaces():
+def run_as_nobody(path: pathlib.Path, scratch: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
+    """Runs a copy of the binary at `path` as uid/gid 65534. The checkout, and
+    pytest's tmp_path, may lie below directories that user cannot enter (a
+    clone in a `mktemp -d` directory, /tmp/pytest-of-root), so the copy is
+    executed through a descriptor, /proc/self/fd/N: exec then needs no search
+    permission on any directory, only the copy's own mode, which we set."""
+    copy = scratch / path.name
+    shutil.copyfile(path, copy)
+    copy.chmod(0o755)
+
+    def drop():
+        os.setgroups([])
+        os.setgid(65534)
+        os.setuid(65534)
+
+    fd = os.open(copy, os.O_RDONLY)
+    try:
+        return subprocess.run([str(copy), *args], executable=f"/proc/self/fd/{fd}", pass_fds=(fd,),
+                              capture_output=True, text=True, timeout=60, preexec_fn=drop, cwd="/")
+    finally:
+        os.close(fd)
+
+
+def test_exhaustion_skips_with_reason_without_namespaces(tmp_path):
     if os.geteuid() != 0:
         proc = run("exhaustion", "--duration=1", "--json")
     else:
-        def drop():
-            os.setgroups([])
-            os.setgid(65534)
-            os.setuid(65534)
-        path = binary("exhaustion")
-        proc = subprocess.run([str(path), "--duration=1", "--json"], capture_output=True, text=True, timeout=60,
-                              preexec_fn=drop, cwd="/")
-        if proc.returncode == 126 or "Permission denied" in proc.stderr:
-            pytest.skip(f"uid 65534 cannot execute {path}")
+        proc = run_as_nobody(binary("exhaustion"), tmp_path, "--duration=1", "--json")
     assert proc.returncode == 77, proc.stderr
     assert "no private namespaces here: unshare(CLONE_NEWIPC|CLONE_NEWNS) failed with EPERM" in proc.stderr
     assert json.loads(proc.stdout)["skipped"].startswith("no private namespaces here")

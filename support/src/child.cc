@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "shmconform/async_safe_text.h"
 #include "shmconform/errno_names.h"
 
 namespace shmconform {
@@ -48,28 +49,6 @@ void FaultRecorder(int sig, siginfo_t* info, void*) {
   if (info->si_code <= 0) raise(sig);
 }
 
-// Async-signal-safe string building for the child side.
-void Append(char* buf, size_t cap, const char* s) {
-  size_t len = strnlen(buf, cap);
-  while (*s && len + 1 < cap) buf[len++] = *s++;
-  buf[len] = '\0';
-}
-
-void AppendInt(char* buf, size_t cap, long value) {
-  char digits[24];
-  int n = 0;
-  unsigned long v = value < 0 ? -static_cast<unsigned long>(value) : value;
-  do {
-    digits[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v);
-  if (value < 0) digits[n++] = '-';
-  char out[24];
-  for (int i = 0; i < n; ++i) out[i] = digits[n - 1 - i];
-  out[n] = '\0';
-  Append(buf, cap, out);
-}
-
 std::string Hex(std::uintptr_t value) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%#lx", static_cast<unsigned long>(value));
@@ -91,30 +70,73 @@ void InstallChildRecorder(int report_fd) {
   for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) sigaction(sig, &sa, nullptr);
 }
 
-void ChildCheckFailed(const char* file, int line, const char* what, int err) {
+namespace {
+
+// "file:line: " with the file's base name.
+AsyncSafeText CheckLocation(const char* file, int line) {
+  const char* base = strrchr(file, '/');
+  AsyncSafeText text(base ? base + 1 : file);
+  text.Append(":").AppendDecimal(line).Append(": ");
+  return text;
+}
+
+// "got EINVAL" for a failed call, "got success (returned 3)" otherwise.
+void AppendActualResult(AsyncSafeText& text, long result, int err) {
+  if (result == -1L) {
+    text.Append("got ").AppendErrnoName(err);
+  } else {
+    text.Append("got success (returned ").AppendDecimal(result).Append(")");
+  }
+}
+
+}  // namespace
+
+void ChildCheckReport(const char* text) {
   Record r{};
   r.magic = Record::kMagic;
   r.type = Record::kCheckFailed;
-  const char* base = strrchr(file, '/');
-  Append(r.text, sizeof r.text, base ? base + 1 : file);
-  Append(r.text, sizeof r.text, ":");
-  AppendInt(r.text, sizeof r.text, line);
-  Append(r.text, sizeof r.text, ": ");
-  Append(r.text, sizeof r.text, what);
-  if (err != 0) {
-    Append(r.text, sizeof r.text, " (errno ");
-    const char* name = strerrorname_np(err);
-    if (name) Append(r.text, sizeof r.text, name); else AppendInt(r.text, sizeof r.text, err);
-    Append(r.text, sizeof r.text, ")");
-  }
+  strncpy(r.text, text, sizeof r.text - 1);
   if (g_report_fd >= 0) (void)!write(g_report_fd, &r, sizeof r);
   _exit(kChildCheckFailedExit);
+}
+
+void ChildCheckFailed(const char* file, int line, const char* what) {
+  ChildCheckReport(CheckLocation(file, line).Append(what).c_str());
+}
+
+void ChildCheckSuccessFailed(const char* file, int line, const char* call, int err) {
+  AsyncSafeText text = CheckLocation(file, line);
+  text.Append(call).Append(": expected success, got ").AppendErrnoName(err);
+  ChildCheckReport(text.c_str());
+}
+
+void ChildCheckErrnoFailed(const char* file, int line, const char* call, int expected_errno, long result, int err) {
+  AsyncSafeText text = CheckLocation(file, line);
+  text.Append(call).Append(": expected failure with ").AppendErrnoName(expected_errno).Append(", ");
+  AppendActualResult(text, result, err);
+  ChildCheckReport(text.c_str());
+}
+
+void ChildCheckEqFailed(const char* file, int line, const char* actual_text, const char* expected_text,
+                        long long actual, long long expected) {
+  AsyncSafeText text = CheckLocation(file, line);
+  text.Append(actual_text).Append(" == ").Append(expected_text).Append(": expected ").AppendDecimal(expected);
+  text.Append(", got ").AppendDecimal(actual);
+  ChildCheckReport(text.c_str());
 }
 
 ChildOutcome WaitForChild(pid_t pid, int report_fd) {
   ChildOutcome outcome;
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  pid_t waited;
+  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
+  }
+  if (waited < 0) {
+    const int wait_errno = errno;
+    close(report_fd);
+    outcome.exit_code = -1;
+    outcome.check_failure = "waitpid(" + std::to_string(pid) + ") failed: " + DescribeErrno(wait_errno);
+    return outcome;
   }
   if (WIFSIGNALED(status)) {
     outcome.ending = ChildOutcome::Ending::kKilled;

@@ -4,23 +4,25 @@
 #include <grp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 
 #include "shmconform/errno_names.h"
 
 namespace shmconform {
-namespace {
-
-// Runs in the child: drop every privilege, or fail loudly.
-void DropTo(uid_t uid, gid_t gid) {
+void ChildDropPrivileges(uid_t uid, gid_t gid) {
   CHILD_CHECK_SUCCESS(setgroups(0, nullptr));
   CHILD_CHECK_SUCCESS(setresgid(gid, gid, gid));
   CHILD_CHECK_SUCCESS(setresuid(uid, uid, uid));
-  CHILD_CHECK(geteuid() == uid && getegid() == gid);
+  CHILD_CHECK_EQ(geteuid(), uid);
+  CHILD_CHECK_EQ(getegid(), gid);
 }
 
-}  // namespace
+uid_t UnusedUid() {
+  static std::atomic<unsigned> counter{0};
+  return 1500000000u + (static_cast<unsigned>(getpid()) % 4194304u) * 64u + (counter++ % 64u);
+}
 
 const std::optional<std::string>& WhyCannotChangeUid() {
   static const std::optional<std::string> why = []() -> std::optional<std::string> {
@@ -42,7 +44,7 @@ const std::optional<std::string>& WhyCannotChangeUid() {
 
 ChildOutcome RunAsUser(const std::function<void()>& body, uid_t uid, gid_t gid) {
   return RunInChild([&] {
-    DropTo(uid, gid);
+    ChildDropPrivileges(uid, gid);
     body();
   });
 }

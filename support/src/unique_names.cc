@@ -41,10 +41,6 @@ const std::string& RunId() {
   return id;
 }
 
-bool IsSuiteKey(key_t key) {
-  return (static_cast<std::uint32_t>(key) >> 24) == kKeyMarker;
-}
-
 key_t UniqueIpcKey() {
   for (;;) {
     const std::uint32_t low = Random32() & 0x00ffffffu;

@@ -34,7 +34,43 @@ TEST(RunInChildTest, FailedCheckReportsWhereAndWhat) {
 TEST(RunInChildTest, FailedErrnoCheckNamesTheActualErrno) {
   const ChildOutcome outcome = RunInChild([] { CHILD_CHECK_ERRNO(close(-1), EPERM); });
   EXPECT_THAT(outcome, ExitedWithCode(kChildCheckFailedExit));
-  EXPECT_THAT(outcome.check_failure, HasSubstr("EBADF"));
+  EXPECT_THAT(outcome.check_failure, HasSubstr("close(-1): expected failure with EPERM, got EBADF"));
+}
+
+TEST(RunInChildTest, FailedErrnoCheckNamesTheExpectedErrnoNotItsExpression) {
+  const int expected_errno = EACCES;
+  const ChildOutcome outcome = RunInChild([&] { CHILD_CHECK_ERRNO(close(-1), expected_errno); });
+  EXPECT_THAT(outcome.check_failure, HasSubstr("expected failure with EACCES, got EBADF"));
+  EXPECT_THAT(outcome.check_failure, Not(HasSubstr("expected_errno")));
+}
+
+TEST(RunInChildTest, ErrnoCheckOfACallThatSucceededSaysWhatItReturned) {
+  const ChildOutcome outcome = RunInChild([] { CHILD_CHECK_ERRNO(getpid() * 0 + 5, ENOENT); });
+  EXPECT_THAT(outcome.check_failure, HasSubstr("expected failure with ENOENT, got success (returned 5)"));
+}
+
+TEST(RunInChildTest, FailedSuccessCheckNamesTheErrno) {
+  const ChildOutcome outcome = RunInChild([] { CHILD_CHECK_SUCCESS(close(-1)); });
+  EXPECT_THAT(outcome, ExitedWithCode(kChildCheckFailedExit));
+  EXPECT_THAT(outcome.check_failure, HasSubstr("close(-1): expected success, got EBADF"));
+}
+
+TEST(RunInChildTest, FailedEqualityCheckShowsBothValues) {
+  const ChildOutcome outcome = RunInChild([] {
+    const int three = 3;
+    CHILD_CHECK_EQ(three + 1, -3);
+  });
+  EXPECT_THAT(outcome.check_failure, HasSubstr("three + 1 == -3: expected -3, got 4"));
+}
+
+TEST(WaitForChildTest, AFailingWaitIsReportedNotTakenForExitZero) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  close(fds[1]);
+  // Not our child: waitpid fails with ECHILD.
+  const ChildOutcome outcome = WaitForChild(1, fds[0]);
+  EXPECT_THAT(outcome, Not(ExitedWithCode(0)));
+  EXPECT_THAT(outcome.Describe(), HasSubstr("ECHILD"));
 }
 
 TEST(RunInChildTest, AccessToUnmappedPageIsSegvMaperrAtThatAddress) {

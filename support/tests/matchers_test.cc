@@ -62,5 +62,18 @@ TEST(SyscallMatchersTest, SucceedsWithValueChecksTheValue) {
   EXPECT_THAT(9, SyscallSucceedsWithValue(::testing::Gt(8)));
 }
 
+TEST(SyscallMatchersTest, TableRowMatcherSucceedsForZeroAndFailsWithAnyOtherErrno) {
+  EXPECT_THAT(5, SyscallSucceedsOrFailsWithErrno(0));
+  EXPECT_THAT(FailWith(EINVAL), Not(SyscallSucceedsOrFailsWithErrno(0)));
+  EXPECT_THAT(FailWith(EACCES), SyscallSucceedsOrFailsWithErrno(EACCES));
+  EXPECT_THAT(FailWith(EINVAL), Not(SyscallSucceedsOrFailsWithErrno(EACCES)));
+  EXPECT_THAT(5, Not(SyscallSucceedsOrFailsWithErrno(EACCES)));
+  EXPECT_THAT(5, SyscallSucceedsWithValueOrFailsWithErrno(5, 0));
+  EXPECT_THAT(5, Not(SyscallSucceedsWithValueOrFailsWithErrno(6, 0)));
+  EXPECT_THAT(FailWith(ENOENT), SyscallSucceedsWithValueOrFailsWithErrno(6, ENOENT));
+  errno = EINVAL;
+  EXPECT_THAT(Explain(SyscallSucceedsOrFailsWithErrno(EACCES), -1), ::testing::HasSubstr("EINVAL"));
+}
+
 }  // namespace
 }  // namespace shmconform

@@ -6,6 +6,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <gtest/gtest-spi.h>
 
 #include "shmconform/owners.h"
 #include "shmconform/syscall_matchers.h"
@@ -30,6 +31,28 @@ TEST(OwnersTest, SegmentRemovesItselfAndAttachmentDetachesItself) {
   struct shmid_ds ds{};
   EXPECT_THAT(shmctl(id, IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(shmdt(addr), SyscallFailsWithErrno(EINVAL));
+}
+
+TEST(OwnersTest, RemovalTheTestAlreadyDidStaysQuiet) {
+  auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, 100, IPC_CREAT | 0600));
+  auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
+  ASSERT_THAT(shmdt(att.get()), SyscallSucceeds());
+  ASSERT_THAT(shmctl(seg.id(), IPC_RMID, nullptr), SyscallSucceeds());
+  auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("quiet"), O_RDWR | O_CREAT | O_EXCL, 0600));
+  ASSERT_THAT(shm_unlink(shm.name().c_str()), SyscallSucceeds());
+  auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(0));
+  ASSERT_THAT(unlink(file.path().c_str()), SyscallSucceeds());
+  // The owners' destructors run at the end of this test: no failure may follow.
+}
+
+TEST(OwnersTest, UnexpectedRemovalErrorIsReportedWithTheErrnoName) {
+  auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(PageSize(), PROT_READ, MAP_PRIVATE));
+  char* const misaligned = map.bytes() + 1;
+  EXPECT_NONFATAL_FAILURE({ Mapping(misaligned, PageSize()).reset(); }, "EINVAL");
+  const int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_THAT(close(fd), SyscallSucceeds());
+  EXPECT_NONFATAL_FAILURE({ UniqueFd(fd).reset(); }, "EBADF");
 }
 
 TEST(OwnersTest, FailedFactoryReportsTheCallAndErrno) {
@@ -85,14 +108,16 @@ TEST(OwnersTest, PosixShmUnlinksItself) {
   EXPECT_THAT(shm_open(name.c_str(), O_RDONLY, 0), SyscallFailsWithErrno(ENOENT));
 }
 
-TEST(OwnersTest, CleanupRunsUnlessReleased) {
+TEST(OwnersTest, CleanupRunsOnceAtScopeExitOrWhenRunEarly) {
   int runs = 0;
   { Cleanup c([&] { ++runs; }); }
+  EXPECT_EQ(runs, 1);
   {
     Cleanup c([&] { ++runs; });
-    c.Release();
+    c.Run();
+    EXPECT_EQ(runs, 2);
   }
-  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(runs, 2);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include <cstdint>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -20,7 +22,7 @@ TEST(UniqueNamesTest, KeysAreDistinctMarkedAndUnused) {
   for (int i = 0; i < 200; ++i) {
     const key_t key = UniqueIpcKey();
     EXPECT_NE(key, IPC_PRIVATE);
-    EXPECT_TRUE(IsSuiteKey(key));
+    EXPECT_EQ(static_cast<std::uint32_t>(key) >> 24, kKeyMarker) << "no marker in the top byte";
     EXPECT_THAT(shmget(key, 0, 0), SyscallFailsWithErrno(ENOENT));
     keys.insert(key);
   }

@@ -82,9 +82,16 @@ ChildOutcome WaitForChild(pid_t pid, int report_fd);
 // recorder that reports fault signals and check failures to `report_fd`.
 void InstallChildRecorder(int report_fd);
 
-// Async-signal-safe failure report from a child: records the message and exits
-// with kChildCheckFailedExit.
-[[noreturn]] void ChildCheckFailed(const char* file, int line, const char* what, int err);
+// Async-signal-safe failure reports from a child, used by the CHILD_CHECK
+// macros: each records "file:line: <what was checked>: expected ..., got ..."
+// with errno values by name, and exits with kChildCheckFailedExit.
+[[noreturn]] void ChildCheckReport(const char* text);
+[[noreturn]] void ChildCheckFailed(const char* file, int line, const char* what);
+[[noreturn]] void ChildCheckSuccessFailed(const char* file, int line, const char* call, int err);
+[[noreturn]] void ChildCheckErrnoFailed(const char* file, int line, const char* call, int expected_errno,
+                                        long result, int err);
+[[noreturn]] void ChildCheckEqFailed(const char* file, int line, const char* actual_text, const char* expected_text,
+                                     long long actual, long long expected);
 
 // Matchers on a ChildOutcome.
 ::testing::Matcher<const ChildOutcome&> ExitedWithCode(int code);
@@ -96,27 +103,58 @@ void InstallChildRecorder(int report_fd);
 }  // namespace shmconform
 
 // Check a condition in a forked child; on failure the child exits and the
-// parent's outcome carries "file:line: condition".
-#define CHILD_CHECK(cond)                                              \
-  do {                                                                 \
-    if (!(cond)) ::shmconform::ChildCheckFailed(__FILE__, __LINE__, #cond, 0); \
+// parent's outcome carries "file:line: condition". Prefer the checks below,
+// which say what was expected and what came.
+#define CHILD_CHECK(cond)                                                  \
+  do {                                                                     \
+    if (!(cond)) ::shmconform::ChildCheckFailed(__FILE__, __LINE__, #cond); \
   } while (0)
 
-// Check that a call returning -1 / (void*)-1 on failure succeeded; the report
-// includes errno.
-#define CHILD_CHECK_SUCCESS(call)                                               \
-  do {                                                                          \
-    errno = 0;                                                                  \
-    if ((long)(call) == -1L)                                                    \
-      ::shmconform::ChildCheckFailed(__FILE__, __LINE__, #call, errno);         \
+// Check that two integers are equal: "actual == expected: expected 3, got 4".
+#define CHILD_CHECK_EQ(actual, expected)                                                           \
+  do {                                                                                             \
+    const long long shmconform_actual_ = static_cast<long long>(actual);                           \
+    const long long shmconform_expected_ = static_cast<long long>(expected);                       \
+    if (shmconform_actual_ != shmconform_expected_)                                                \
+      ::shmconform::ChildCheckEqFailed(__FILE__, __LINE__, #actual, #expected, shmconform_actual_, \
+                                       shmconform_expected_);                                      \
   } while (0)
 
-// Check that a call failed with exactly this errno.
-#define CHILD_CHECK_ERRNO(call, expected_errno)                                 \
-  do {                                                                          \
-    errno = 0;                                                                  \
-    long shmconform_rv_ = (long)(call);                                         \
-    if (shmconform_rv_ != -1L || errno != (expected_errno))                     \
-      ::shmconform::ChildCheckFailed(__FILE__, __LINE__, #call " fails with " #expected_errno, \
-                                     shmconform_rv_ == -1L ? errno : 0);        \
+// Check that a call returning -1 / (void*)-1 on failure succeeded:
+// "call: expected success, got EACCES".
+#define CHILD_CHECK_SUCCESS(call)                                                 \
+  do {                                                                            \
+    errno = 0;                                                                    \
+    if ((long)(call) == -1L) ::shmconform::ChildCheckSuccessFailed(__FILE__, __LINE__, #call, errno); \
   } while (0)
+
+// Check that a call failed with exactly this errno:
+// "call: expected failure with EACCES, got EINVAL" (or "got success (returned 3)").
+#define CHILD_CHECK_ERRNO(call, expected_errno)                                                  \
+  do {                                                                                           \
+    errno = 0;                                                                                   \
+    const long shmconform_rv_ = (long)(call);                                                    \
+    const int shmconform_errno_ = errno;                                                         \
+    const int shmconform_expected_errno_ = (expected_errno);                                     \
+    if (shmconform_rv_ != -1L || shmconform_errno_ != shmconform_expected_errno_)                \
+      ::shmconform::ChildCheckErrnoFailed(__FILE__, __LINE__, #call, shmconform_expected_errno_, \
+                                          shmconform_rv_, shmconform_errno_);                    \
+  } while (0)
+
+// For table rows whose expected_errno 0 means "succeeds": checks the call
+// succeeded (expected_errno 0) or failed with exactly expected_errno, and
+// evaluates to its result as a long (-1 on the expected failure).
+#define CHILD_CHECK_RESULT(call, expected_errno)                                                   \
+  ({                                                                                               \
+    errno = 0;                                                                                     \
+    const long shmconform_rv_ = (long)(call);                                                      \
+    const int shmconform_errno_ = errno;                                                           \
+    const int shmconform_expected_errno_ = (expected_errno);                                       \
+    if (shmconform_expected_errno_ == 0 && shmconform_rv_ == -1L)                                  \
+      ::shmconform::ChildCheckSuccessFailed(__FILE__, __LINE__, #call, shmconform_errno_);         \
+    if (shmconform_expected_errno_ != 0 &&                                                         \
+        (shmconform_rv_ != -1L || shmconform_errno_ != shmconform_expected_errno_))                \
+      ::shmconform::ChildCheckErrnoFailed(__FILE__, __LINE__, #call, shmconform_expected_errno_,   \
+                                          shmconform_rv_, shmconform_errno_);                      \
+    shmconform_rv_;                                                                                \
+  })

@@ -15,7 +15,7 @@
 
 namespace shmconform {
 
-// Runs a function at scope exit unless released.
+// Runs a function at scope exit.
 class Cleanup {
  public:
   Cleanup() = default;
@@ -23,7 +23,6 @@ class Cleanup {
   Cleanup(Cleanup&& other) noexcept : fn_(std::exchange(other.fn_, nullptr)) {}
   Cleanup& operator=(Cleanup&& other) noexcept;
   ~Cleanup() { Run(); }
-  void Release() { fn_ = nullptr; }
   void Run();
 
  private:

@@ -26,6 +26,17 @@ const std::optional<std::string>& WhyCannotChangeUid();
 ChildOutcome RunAsUser(const std::function<void()>& body, uid_t uid = kUnprivilegedUid,
                        gid_t gid = kUnprivilegedGid);
 
+// In a forked child: gives up root for good -- supplementary groups, then
+// gid, then uid -- and verifies it, or fails the child's check. For bodies
+// that first do something privileged (unshare) and then act unprivileged.
+// Async-signal-safe.
+void ChildDropPrivileges(uid_t uid = kUnprivilegedUid, gid_t gid = kUnprivilegedGid);
+
+// A user id no real account uses, different for every call in this run, so
+// per-user accounting (RLIMIT_MEMLOCK charges of SHM_LOCK) starts at zero and
+// is shared with no other process on the machine.
+uid_t UnusedUid();
+
 }  // namespace shmconform
 
 #define SKIP_UNLESS_CAN_CHANGE_UID()                                       \

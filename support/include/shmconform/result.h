@@ -49,3 +49,10 @@ class [[nodiscard]] SysResult {
     ASSERT_TRUE(shmconform_result_.ok()) << shmconform_result_.Describe(); \
     std::move(shmconform_result_).take();                            \
   })
+
+// Fails the current test (fatally) with the errno's name unless a SysResult is ok.
+#define ASSERT_NO_ERRNO(expr)                                                    \
+  do {                                                                           \
+    const auto shmconform_result_ = (expr);                                      \
+    ASSERT_TRUE(shmconform_result_.ok()) << shmconform_result_.Describe();       \
+  } while (0)

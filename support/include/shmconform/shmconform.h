@@ -1,6 +1,7 @@
 // Everything a conformance or stress test needs from the support library.
 #pragma once
 
+#include "shmconform/async_safe_text.h"
 #include "shmconform/child.h"
 #include "shmconform/errno_names.h"
 #include "shmconform/exec_scenario.h"
@@ -10,5 +11,6 @@
 #include "shmconform/requirements.h"
 #include "shmconform/result.h"
 #include "shmconform/syscall_matchers.h"
+#include "shmconform/test_listing.h"
 #include "shmconform/system_info.h"
 #include "shmconform/unique_names.h"

@@ -104,6 +104,35 @@ class SyscallFailsWithErrnoImpl {
   int expected_;
 };
 
+// For table rows whose expected_errno 0 means "succeeds": one matcher
+// instead of an if/else at every use.
+template <typename ValueMatcher>
+class SyscallSucceedsWithValueOrFailsWithErrnoImpl {
+ public:
+  SyscallSucceedsWithValueOrFailsWithErrnoImpl(ValueMatcher m, int expected) : matcher_(std::move(m)), expected_(expected) {}
+  template <typename T>
+  bool MatchAndExplain(T value, ::testing::MatchResultListener* listener) const {
+    if (expected_ != 0) return SyscallFailsWithErrnoImpl(expected_).MatchAndExplain(value, listener);
+    return SyscallSucceedsWithValueImpl<ValueMatcher>(matcher_).MatchAndExplain(value, listener);
+  }
+  void DescribeTo(std::ostream* os) const {
+    if (expected_ != 0) {
+      SyscallFailsWithErrnoImpl(expected_).DescribeTo(os);
+    } else {
+      SyscallSucceedsWithValueImpl<ValueMatcher>(matcher_).DescribeTo(os);
+    }
+  }
+  void DescribeNegationTo(std::ostream* os) const {
+    *os << "not (";
+    DescribeTo(os);
+    *os << ")";
+  }
+
+ private:
+  ValueMatcher matcher_;
+  int expected_;
+};
+
 }  // namespace internal
 
 inline ::testing::PolymorphicMatcher<internal::SyscallSucceedsImpl> SyscallSucceeds() {
@@ -118,6 +147,19 @@ SyscallSucceedsWithValue(ValueMatcher m) {
 
 inline ::testing::PolymorphicMatcher<internal::SyscallFailsWithErrnoImpl> SyscallFailsWithErrno(int err) {
   return ::testing::MakePolymorphicMatcher(internal::SyscallFailsWithErrnoImpl(err));
+}
+
+// expected_errno 0: the call succeeds (with a value `m` matches); otherwise it
+// fails with exactly that errno.
+template <typename ValueMatcher>
+::testing::PolymorphicMatcher<internal::SyscallSucceedsWithValueOrFailsWithErrnoImpl<ValueMatcher>>
+SyscallSucceedsWithValueOrFailsWithErrno(ValueMatcher m, int expected_errno) {
+  return ::testing::MakePolymorphicMatcher(
+      internal::SyscallSucceedsWithValueOrFailsWithErrnoImpl<ValueMatcher>(std::move(m), expected_errno));
+}
+
+inline auto SyscallSucceedsOrFailsWithErrno(int expected_errno) {
+  return SyscallSucceedsWithValueOrFailsWithErrno(::testing::_, expected_errno);
 }
 
 }  // namespace shmconform

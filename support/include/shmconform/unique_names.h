@@ -17,7 +17,6 @@ const std::string& RunId();
 // Keys carry kKeyMarker in their top byte, so leftovers are recognisable.
 key_t UniqueIpcKey();
 inline constexpr unsigned kKeyMarker = 0x5c;  // '\' : "shmconform"
-bool IsSuiteKey(key_t key);
 
 // "/shmconform.<run>.<pid>.<n>.<tag>": a POSIX shm name (leading slash, no
 // other slash, below NAME_MAX) unique to this run and call.
