@@ -111,5 +111,5 @@ def render_text(change: Change) -> str:
         ks = change.kernels_with(outcome)
         if ks:
             parts.append(f"{verb} on " + ", ".join(k.label for k in ks))
-    order = " < ".join(f"{k.release}:{s}" for k, s in change.statuses)
+    order = " → ".join(f"{k.release}:{s}" for k, s in change.statuses)
     return f"{change.rid}: {'; '.join(parts)}  [{order}]"

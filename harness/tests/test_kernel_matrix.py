@@ -191,7 +191,7 @@ def test_runs_of_one_target_each_are_paired_and_kernel_changes_listed(tmp_path, 
     assert "requirements whose verdict differs between the kernels" in out
     line = next(x for x in out.splitlines() if x.strip().startswith(f"{rid}:"))
     assert "passes on 6.1.0 (uml:/old/linux" in line and "fails on 6.12.117 (uml:/new/linux" in line
-    assert line.endswith("[6.1.0:pass < 6.12.117:fail]")
+    assert line.endswith("[6.1.0:pass → 6.12.117:fail]")
 
 
 def test_nothing_compared_is_an_error_and_pair_fixes_it(tmp_path, capsys):
@@ -267,6 +267,9 @@ def test_report_page_shows_the_kernel_view(tmp_path):
     assert heads == sorted(heads)
     assert section.count('class="badge s-xfail"') == 1 and section.count('class="badge s-fail"') == 1
     assert "huge pages 2M,1G, 2 free" in page
+    summary = (tmp_path / "summary.md").read_text()
+    assert "### What changed between kernels (2 requirement(s))" in summary
+    assert "- x86_64: " in summary and "[6.1.0-28-amd64:xfail → 6.12.117+deb12-cloud-amd64:pass → 6.18.0-1-amd64:pass]" in summary
     # One kernel per architecture: no section at all.
     run.targets = run.targets[:1]
     assert 'id="kernels"' not in pathlib.Path(write_all(run, tmp_path / "one")["report.html"]).read_text()
