@@ -105,7 +105,7 @@ def by_architecture(run: model.Run) -> list[ArchChanges]:
 
 
 def render_text(change: Change) -> str:
-    """"MMAP.X: passes on 6.1.0-50 (qemu:...); fails on 6.12.117 (qemu:...) [xfail]"."""
+    """"MMAP.X: passes on 6.1.0-50 (...); fails on 6.12.117 (...)  [6.1.0-50:pass → 6.12.117:fail]"."""
     parts = []
     for outcome, verb in (("pass", "passes"), ("fail", "fails")):
         ks = change.kernels_with(outcome)
