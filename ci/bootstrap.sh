@@ -6,6 +6,8 @@
 #   ci/bootstrap.sh run    what the main job needs (build, local + UML targets)
 #   ci/bootstrap.sh vm     + what kernels of other architectures need (run --matrix, -t qemu:...)
 #   ci/bootstrap.sh test   everything the project's own tests use
+#   ci/bootstrap.sh lava   LAVA's dispatcher (lava-run) and QEMU, for `lava` verbs and
+#                          `-t lava:...`; called by the harness only when those are used
 set -euo pipefail
 
 profile=${1:-run}
@@ -26,12 +28,19 @@ test_packages=(
   openssh-server openssh-client
   stress-ng chromium fonts-dejavu-core
 )
+# lava-dispatcher pulls in libguestfs and friends: only for LAVA users. The
+# device-type templates come from lava-server, downloaded and unpacked into the
+# harness's cache by the harness itself, never installed.
+lava_packages=(
+  lava-dispatcher qemu-system-x86 qemu-system-arm busybox-static cpio python3-jinja2 python3-yaml
+)
 
 case "$profile" in
   run) wanted=("${run_packages[@]}") ;;
   vm) wanted=("${vm_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;
-  *) echo "bootstrap: unknown profile '$profile' (use: run, vm, test)" >&2; exit 2 ;;
+  lava) wanted=("${lava_packages[@]}") ;;
+  *) echo "bootstrap: unknown profile '$profile' (use: run, vm, test, lava)" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -48,6 +57,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "shmconform: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
+apt-get update -qq -o DPkg::Lock::Timeout=600 >/dev/null || true  # one stale index must not stop the install
+# Wait for another apt/dpkg run (a parallel job) instead of failing on its lock.
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null

@@ -303,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
     lst.set_defaults(func=cmd_list)
     report_cli.register(sub)
+    from harness.lava import cli as lava_cli  # noqa: PLC0415 - lava job|import (harness/lava/)
+    lava_cli.register(sub)
     return parser
 
 
