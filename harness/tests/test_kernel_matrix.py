@@ -127,7 +127,7 @@ def test_each_architecture_gets_its_emulator_console_and_ports(tmp_path):
 
 def test_the_repository_matrices_name_real_targets():
     table = matrices.load()
-    assert {"kernels", "containers", "emulators", "all"} <= set(table)
+    assert {"kernels", "kernels-wide", "containers", "emulators", "all"} <= set(table)
     kernels_matrix = table["kernels"]["targets"]
     assert "uml" in kernels_matrix and "qemu:linux-image-6.12-arm64-16k" in kernels_matrix
     assert set(kernels_matrix) <= set(table["all"]["targets"])
