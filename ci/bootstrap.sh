@@ -4,6 +4,7 @@
 # missing: prints the exact apt-get line and exits 1.
 #
 #   ci/bootstrap.sh run    what the main job needs (build, local + UML targets)
+#   ci/bootstrap.sh vm     + what kernels of other architectures need (run --matrix, -t qemu:...)
 #   ci/bootstrap.sh test   everything the project's own tests use
 #   ci/bootstrap.sh oci    podman and the OCI runtimes (runc, crun, gVisor's runsc);
 #                          the harness calls it when an oci:/gvisor target is asked for
@@ -21,11 +22,15 @@ run_packages=(
 # podman pulls conmon, containers-storage and its configuration; the static
 # busybox is the image's shell (the round script runs inside the container).
 oci_packages=(podman runc crun runsc conmon catatonit busybox-static)
+vm_packages=(
+  "${run_packages[@]}"
+  qemu-system-x86 qemu-system-arm qemu-user googletest bubblewrap
+  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu
+)
 test_packages=(
-  "${run_packages[@]}" "${oci_packages[@]}"
-  python3-pytest-xdist python3-pyflakes lcov strace
-  g++-aarch64-linux-gnu g++-arm-linux-gnueabihf g++-riscv64-linux-gnu googletest
-  qemu-system-x86 qemu-user bubblewrap openssh-server openssh-client
+  "${vm_packages[@]}" "${oci_packages[@]}"
+  python3-pytest-xdist python3-pyflakes lcov strace clang-format
+  openssh-server openssh-client
   stress-ng chromium fonts-dejavu-core
 )
 # lava-dispatcher pulls in libguestfs and friends: only for LAVA users. The
@@ -37,10 +42,11 @@ lava_packages=(
 
 case "$profile" in
   run) wanted=("${run_packages[@]}") ;;
+  vm) wanted=("${vm_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;
   oci) wanted=("${oci_packages[@]}") ;;
   lava) wanted=("${lava_packages[@]}") ;;
-  *) echo "bootstrap: unknown profile '$profile' (use: run, test, oci, lava)" >&2; exit 2 ;;
+  *) echo "bootstrap: unknown profile '$profile' (use: run, vm, test, oci, lava)" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 
-from harness import catalog, engine, model, proof, report, targets, testlist
+from harness import catalog, engine, matrices, model, proof, report, targets, testlist
 from harness.report import cli as report_cli
 from harness.report import waivers as waiver_file
 
@@ -144,7 +144,7 @@ def execute(specs: list[str], ctx: targets.Context, plan: engine.Plan, jobs: int
 def cmd_run(args) -> int:
     if not shutil_which_sh():
         raise UsageError("/bin/sh is missing")
-    specs = args.target or DEFAULT_TARGETS
+    specs = list(dict.fromkeys(matrices.targets(args.matrix or []) + (args.target or []))) or DEFAULT_TARGETS
     for spec in specs:  # fail fast on unknown targets, before building anything
         targets.parse(spec)
     requirements = catalog.load()  # a broken catalog is reported before anything runs
@@ -222,6 +222,11 @@ def cmd_list(args) -> int:
     elif args.what == "targets":
         for line in TARGET_HELP:
             print(line)
+    elif args.what == "matrices":
+        for name, m in matrices.load().items():
+            print(f"{name:<12} {m['description']}")
+            for spec in m["targets"]:
+                print(f"    {spec}")
     elif args.what == "tests":
         build = pathlib.Path(args.build_dir) / "conformance"
         binaries = sorted(b for b in build.glob("conformance-*") if b.is_file())
@@ -268,6 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--target", "-t", action="append", metavar="SPEC",
                      help=f"where to run (repeatable; default: {' '.join(DEFAULT_TARGETS)})")
+    run.add_argument("--matrix", "-m", action="append", metavar="NAME",
+                     help="every target of a named matrix (repeatable; harness/matrices.toml; "
+                          "`list matrices` shows them), with any -t too")
     run.add_argument("--build-dir", default=str(ROOT / "build" / "default"),
                      help="the host build (local, ns, bwrap, wrap, uml targets)")
     run.add_argument("--reports-dir", default=str(ROOT / "reports" / "runs"))
@@ -291,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--keep-work", action="store_true", help="keep round scripts and raw output")
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="list requirements, targets or tests")
-    lst.add_argument("what", choices=["requirements", "targets", "tests"])
+    lst.add_argument("what", choices=["requirements", "targets", "tests", "matrices"])
     lst.add_argument("--build-dir", default=str(ROOT / "build" / "default"))
     lst.set_defaults(func=cmd_list)
     report_cli.register(sub)
@@ -306,7 +314,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, catalog.CatalogError, targets.TargetError, proof.ProofError, report.ReportError) as e:
+    except (UsageError, catalog.CatalogError, targets.TargetError, matrices.MatrixError, proof.ProofError,
+            report.ReportError) as e:
         print(f"shmconform: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

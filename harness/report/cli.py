@@ -45,8 +45,14 @@ def cmd_compare(args) -> int:
         return _err(str(e))
     if not 0 <= args.noise < 10:
         return _err(f"--noise {args.noise}: give a fraction, e.g. 0.1 for 10 %")
-    c = compare_mod.compare(base, new, noise=args.noise)
+    try:
+        c = compare_mod.compare(base, new, noise=args.noise, pair=args.pair)
+    except ReportError as e:
+        return _err(str(e))
     print(compare_mod.render(c))
+    if not c.targets:
+        return _err("nothing compared: no target of BASE matches one of NEW by name "
+                    "(pair them: --pair BASE-TARGET=NEW-TARGET)")
     if c.regressions:
         return 1
     if args.fail_on_slowdown and any(worse for d in c.targets for *_, worse in d.bench):
@@ -80,12 +86,16 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_report)
 
     p = subparsers.add_parser("compare", help="regressions, fixes, new and removed tests between two runs",
-                              description="Compare two runs per target; exit 1 on a regression (pass -> fail).")
+                              description="Compare two runs per target; exit 1 on a regression (pass -> fail), "
+                                          "2 when no target could be compared.")
     p.add_argument("base", metavar="BASE", help="run directory or report.json")
     p.add_argument("new", metavar="NEW", help="run directory or report.json")
     p.add_argument("--noise", type=float, default=0.10, metavar="FRACTION",
                    help="benchmark changes below this fraction are noise (default 0.10)")
     p.add_argument("--fail-on-slowdown", action="store_true", help="also exit 1 when a benchmark got worse")
+    p.add_argument("--pair", action="append", metavar="BASE-TARGET=NEW-TARGET",
+                   help="compare these two targets (repeatable), e.g. --pair uml:/old/linux=uml:/new/linux; "
+                        "runs of one target each are paired without it")
     p.set_defaults(func=cmd_compare)
 
     p = subparsers.add_parser("merge", help="one report from runs made on different machines",

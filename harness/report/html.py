@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from harness import model
 from harness.oci import profile as oci_profile
-from harness.report import analysis, perf
+from harness.report import analysis, kernel_diff, perf
 from harness.report.document import SCHEMA_VERSION
 from harness.report.junit import clean
 
@@ -66,6 +66,9 @@ def _env_short(target: model.TargetRun) -> str:
         bits.append(f"page {env['page_size']}")
     if env.get("shmlba"):
         bits.append(f"SHMLBA {env['shmlba']}")
+    if env.get("huge_page_sizes"):
+        free = f", {env['huge_pages_free']} free" if env.get("huge_pages_free") not in (None, "") else ""
+        bits.append(f"huge pages {env['huge_page_sizes']}{free}")
     container = oci_profile.summary(env)   # what a container changed, next to its verdict
     return " · ".join(e(b) for b in bits) + (f"<br>container: {e(container)}" if container else "")
 
@@ -200,6 +203,29 @@ def differences(run: model.Run, rows: list[analysis.Row]) -> str:
         f'<td>{e(analysis.difference_text(run, {t: r.status(t) for t in r.cells if r.status(t)}))}</td></tr>'
         for r in diffs)
     return f'<table class="grid"><thead><tr><th>Requirement</th><th>Statement</th><th>Outcome</th></tr></thead><tbody>{body}</tbody></table>'
+
+
+def kernel_changes(run: model.Run, groups: list[kernel_diff.ArchChanges]) -> str:
+    """Per architecture with several kernels: the requirements whose verdict differs,
+    one column per kernel in version order."""
+    parts = []
+    for g in groups:
+        head = "".join(f'<th title="{e(k.target)}">{e(k.release)}'
+                       f'{f"<br><small>{k.page_size // 1024} KiB pages</small>" if k.page_size else ""}'
+                       f'<br><small>{e(k.target)}</small></th>' for k in g.kernels)
+        if not g.changes:
+            parts.append(f'<h3>{e(g.arch)}: {len(g.kernels)} kernels</h3>'
+                         f'<p class="empty">Every requirement has the same outcome on every {e(g.arch)} kernel.</p>')
+            continue
+        rows = []
+        for c in g.changes:
+            status = {k.target: st for k, st in c.statuses}
+            cells = "".join(f'<td>{badge(status[k.target]) if k.target in status else ""}</td>' for k in g.kernels)
+            rows.append(f'<tr><td><code>{e(c.rid)}</code><div class="muted">{e(c.statement)}</div></td>{cells}</tr>')
+        parts.append(f'<h3>{e(g.arch)}: {len(g.changes)} requirement(s) differ across {len(g.kernels)} kernels</h3>'
+                     f'<table class="grid kernels"><thead><tr><th>Requirement</th>{head}</tr></thead>'
+                     f'<tbody>{"".join(rows)}</tbody></table>')
+    return "".join(parts)
 
 
 def _select(ident: str, label: str, options: Iterable[tuple[str, str]]) -> str:
@@ -502,10 +528,17 @@ def render(run: model.Run, record: dict[str, Any] | None = None, lcov_html: str 
     problems = target_problem_cards(run)
     verdict = analysis.run_verdict(run)
     n_diff = sum(1 for r in rows if r.differs())
+    kernel_groups = kernel_diff.by_architecture(run)
+    kernels_html = (f'<section id="kernels"><h2>What changed between kernels</h2>'
+                    f'<p class="muted">Requirements that pass on some kernels of an architecture and fail '
+                    f'(or are a known deviation) on others, kernels in version order.</p>'
+                    f'{kernel_changes(run, kernel_groups)}</section>') if kernel_groups else ""
+    n_kernel = sum(len(g.changes) for g in kernel_groups)
     css = (ASSETS / "report.css").read_text(encoding="utf-8")
     js = (ASSETS / "report.js").read_text(encoding="utf-8").replace("</", "<\\/")
     stress, bench, waivers = stress_section(run), bench_section(run), waiver_section(run, record)
     nav = [("verdicts", "Verdicts"), ("failures", f"Failures ({len(fails) + len(problems)})"), ("differences", f"Differences ({n_diff})"),
+           *([("kernels", f"Kernels ({n_kernel})")] if kernel_groups else []),
            ("matrix", "Matrix"), ("coverage", "Coverage"), ("environment", "Environment")]
     nav += [(k, t) for k, t, s in (("stress", "Stress", stress), ("benchmarks", "Benchmarks", bench),
                                     ("waivers", "Waivers", waivers)) if s]
@@ -527,6 +560,7 @@ def render(run: model.Run, record: dict[str, Any] | None = None, lcov_html: str 
 <section id="verdicts"><h2>Verdict per target</h2>{verdict_cards(run)}</section>
 <section id="failures"><h2>Failures</h2>{failure_cards(run, fails, problems)}</section>
 <section id="differences"><h2>Differences between targets</h2>{differences(run, rows)}</section>
+{kernels_html}
 <section id="matrix"><h2>Requirements × targets</h2>{matrix(run, rows, {f.test_id for f in fails})}</section>
 <section id="coverage"><h2>Requirement coverage</h2>{coverage(run, rows)}</section>
 <section id="environment"><h2>Environment</h2>{environment(run)}</section>

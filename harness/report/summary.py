@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from harness import model
 from harness.oci import profile as oci_profile
-from harness.report import analysis
+from harness.report import analysis, kernel_diff
 
 MAX_FAILURES = 30
 ICON = {"pass": "✅", "fail": "❌", "broken": "💥", "none": "➖"}
@@ -49,6 +49,13 @@ def render(run: model.Run, record: dict | None = None) -> str:
             lines.append(f"- **{_cell(rids)}** `{_cell(f.test_id)}` on {_cell(where)}" + (f" — {_cell(stmt)}" if stmt.strip(" /") else ""))
         if len(fails) > MAX_FAILURES:
             lines.append(f"- … and {len(fails) - MAX_FAILURES} more (see report.html)")
+    changes = [(g.arch, c) for g in kernel_diff.by_architecture(run) for c in g.changes]
+    if changes:
+        lines += ["", f"### What changed between kernels ({len(changes)} requirement(s))", ""]
+        for arch, c in changes[:MAX_FAILURES]:
+            lines.append(f"- {_cell(arch)}: {_cell(kernel_diff.render_text(c))}")
+        if len(changes) > MAX_FAILURES:
+            lines.append(f"- … and {len(changes) - MAX_FAILURES} more (see report.html)")
     untested = [rid for a in analysis.coverage(run) for rid in a.untested]
     if untested:
         lines += ["", f"Requirements without a test: {', '.join(untested[:20])}" + (" …" if len(untested) > 20 else "")]

@@ -2,6 +2,7 @@
 architecture, compiled into the cache once, that every round script runs."""
 from __future__ import annotations
 
+import hashlib
 import os
 import pathlib
 import shutil
@@ -31,8 +32,11 @@ def _probe_binary(ctx: Context, arch: str) -> pathlib.Path:
     cc = COMPILERS.get(arch)
     if cc is None:
         raise TargetError(f"no C compiler known for the probe on {arch}")
-    out = ctx.cache_dir / "probe" / f"shmconform-probe-{arch}"
-    if out.exists() and out.stat().st_mtime >= PROBE_SOURCE.stat().st_mtime:
+    # Named by the source's content: checkouts of different versions share one cache,
+    # and a newer binary of another probe.c must not pass for this one's.
+    digest = hashlib.sha256(PROBE_SOURCE.read_bytes()).hexdigest()[:12]
+    out = ctx.cache_dir / "probe" / f"shmconform-probe-{arch}-{digest}"
+    if out.exists():
         return out
     if not shutil.which(cc):
         raise TargetError(f"{cc} is not installed: cannot build the environment probe for {arch}")

@@ -1,5 +1,7 @@
-"""qemu:KERNEL-OR-DEBIAN-PACKAGE: a full x86-64 VM booting that kernel with an
-initramfs of the static build; results come back over serial ports."""
+"""qemu:KERNEL-OR-DEBIAN-PACKAGE: a full VM booting that kernel with an initramfs
+of the static build for the kernel's architecture (x86_64, aarch64, armhf,
+riscv64: read from the image; harness/machines.py has each board); results
+come back over serial ports or virtio consoles."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +11,7 @@ import shutil
 import subprocess
 import threading
 
-from harness import kernels, script
+from harness import kernels, machines, script
 from harness.targets import serial
 from harness.targets.base import KernelTarget, RoundOutcome, TargetError
 from harness.targets.probe import probe_binary
@@ -18,7 +20,8 @@ from harness.targets.spec import family
 
 
 @family("qemu", "qemu:KERNEL|PACKAGE",
-         "qemu-system-x86_64 booting a vmlinuz file or a Debian linux-image package",
+         "qemu-system-* booting a kernel file or a Debian linux-image package of any architecture "
+         "(x86_64, aarch64, armhf, riscv64: read from the image)",
          takes_arg=True, order=60)
 class QemuTarget(KernelTarget):
     kind = "qemu"
@@ -34,13 +37,21 @@ class QemuTarget(KernelTarget):
 
     def prepare(self, ctx):
         super().prepare(ctx)
-        if not shutil.which("qemu-system-x86_64"):
-            raise TargetError("qemu: qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
         self.kernel = kernels.resolve(self.kernel_arg, ctx.cache_dir, error=TargetError)
-        self.probe = probe_binary(ctx)
-        self.base_initrd = kernels.base_initramfs(self.binaries_dir(ctx), self.probe, ctx.cache_dir, error=TargetError)
-        self.accel = self._choose_accel(ctx)
-        self.virtualization = f"qemu-system-x86_64 ({self.accel})"
+        image = kernels.identify(self.kernel)
+        self.machine = machines.for_arch(image.arch) if image else None
+        if self.machine is None:
+            raise TargetError(f"qemu: no machine for the kernel {self.kernel} ({image.arch if image else 'unknown'})")
+        m = self.machine
+        if not shutil.which(m.qemu):
+            raise TargetError(f"qemu: {m.qemu} is not installed (apt-get install {m.qemu_package})")
+        self.arch, self.preset = m.arch, m.preset
+        self.probe = probe_binary(ctx, m.arch)
+        busybox = kernels.busybox_for(m.debian_arch, ctx.cache_dir, error=TargetError)
+        self.base_initrd = kernels.base_initramfs(self.binaries_dir(ctx), self.probe, ctx.cache_dir, error=TargetError,
+                                                  busybox=busybox, modules=kernels.console_modules(self.kernel))
+        self.accel = self._choose_accel(ctx) if machines.native(m.arch) else "tcg"
+        self.virtualization = f"{m.qemu} ({self.accel})"
 
     def _choose_accel(self, ctx) -> str:
         if ctx.accel in ("kvm", "tcg"):
@@ -48,7 +59,7 @@ class QemuTarget(KernelTarget):
         if not os.access("/dev/kvm", os.R_OK | os.W_OK):
             return "tcg"
         with self._accel_lock:
-            key = str(self.kernel)
+            key = self.machine.qemu   # KVM works for every kernel of this host or for none: one probe boot
             if key not in self._accel_cache:
                 d = ctx.work_dir / "kvm-probe"
                 d.mkdir(parents=True, exist_ok=True)
@@ -62,7 +73,7 @@ class QemuTarget(KernelTarget):
 
     def _boot(self, invocations, round_dir, timeout, accel) -> RoundOutcome:
         round_dir.mkdir(parents=True, exist_ok=True)
-        prologue = serial.GUEST_PROLOGUE + "\nhalt_target() { sync; poweroff -f; }"
+        prologue = serial.guest_prologue(*self.machine.guest_ports) + "\nhalt_target() { sync; poweroff -f; }"
         inv = [dataclasses.replace(i, argv=[kernels.GUEST_BIN + "/" + pathlib.Path(i.argv[0]).name, *i.argv[1:]])
                for i in invocations]
         text = script.render(inv, results="/results", probe=kernels.GUEST_PROBE, run_id=self.ctx.run_id,
@@ -71,11 +82,9 @@ class QemuTarget(KernelTarget):
         kernels.round_initramfs(self.base_initrd, text, initrd)
         console, results_port, live = round_dir / "console.log", round_dir / "results.serial", round_dir / "live.serial"
         console.write_bytes(b"")
-        cmd = ["qemu-system-x86_64", "-m", "512", "-smp", "2", "-accel", accel, "-kernel", str(self.kernel),
-               "-initrd", str(initrd), "-append", f"console=ttyS0 panic=-1 quiet {self.ctx.kernel_args}".strip(),
-               "-display", "none",
-               "-nodefaults", "-no-reboot", "-serial", f"file:{console}", "-serial", f"file:{results_port}",
-               "-serial", f"file:{live}", "-monitor", "none"]
+        cmd = machines.command(self.machine, kernel=self.kernel, initrd=initrd, accel=accel,
+                               append=machines.kernel_command_line(self.machine, self.ctx.kernel_args),
+                               console_log=console, results_log=results_port, live_log=live)
 
         def kvm_broken() -> bool:
             try:

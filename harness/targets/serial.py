@@ -7,13 +7,18 @@ import base64
 import pathlib
 
 # Guest side: ttyS1 carries whole result files (base64 between markers), ttyS2
-# a live copy of each invocation's output (see harness/script.py, $LIVE).
-GUEST_PROLOGUE = "\n".join([
-    "stty -F /dev/ttyS1 raw -echo 2>/dev/null; stty -F /dev/ttyS2 raw -echo 2>/dev/null",
-    "LIVE=/dev/ttyS2",
-    "emit() { [ -f \"$R/$1\" ] || return 0; { echo \"@@SHMCONFORM-FILE $1\"; base64 \"$R/$1\";"
-    " echo \"@@SHMCONFORM-END $1\"; } > /dev/ttyS1; }",
-])
+# a live copy of each invocation's output (see harness/script.py, $LIVE). A
+# board without spare UARTs uses two virtio consoles instead (guest_prologue).
+def guest_prologue(results: str = "/dev/ttyS1", live: str = "/dev/ttyS2") -> str:
+    return "\n".join([
+        f"stty -F {results} raw -echo 2>/dev/null; stty -F {live} raw -echo 2>/dev/null",
+        f"LIVE={live}",
+        "emit() { [ -f \"$R/$1\" ] || return 0; { echo \"@@SHMCONFORM-FILE $1\"; base64 \"$R/$1\";"
+        f" echo \"@@SHMCONFORM-END $1\"; }} > {results}; }}",
+    ])
+
+
+GUEST_PROLOGUE = guest_prologue()
 
 
 def _safe_name(name: str) -> bool:

@@ -118,7 +118,7 @@ def test_bad_target_spec_is_one_error_line(fake_build, tmp_path, spec, words):
     ("uml:/etc/passwd", "is not a user-mode-linux kernel"),
     ("uml:/no/such/linux", "no such kernel file"),
     ("qemu:/no/such/vmlinuz", "no such kernel file"),
-    ("qemu:/etc/passwd", "not an x86 kernel image"),
+    ("qemu:/etc/passwd", "is not a kernel image the harness knows"),
     ("ssh:root@127.0.0.1:1", "cannot reach"),
     ("wrap:\"no-such-runtime --flag\"", "'no-such-runtime' is not an executable"),
 ])
