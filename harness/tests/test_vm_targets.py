@@ -147,7 +147,8 @@ def test_qemu_panic_hang_crash_leak_in_the_guest(fake_build, debian_kernel, tmp_
 def test_qemu_user_runs_a_subset(arch, uname, tmp_path):
     # One binary only: a cold cross build (gtest from source) is the slowest part of the tests.
     build = builds.ensure(arch, only=["conformance-sysv"])
-    run = engine.run_target(targets.parse(f"qemu-user:{arch}"), ctx_for(tmp_path, build, preset_dirs={arch: build}),
+    from .conftest import build_dir
+    run = engine.run_target(targets.parse(f"qemu-user:{arch}"), ctx_for(tmp_path, build_dir(), preset_dirs={arch: build}),
                             engine.Plan(binaries=["conformance-sysv"], gtest_filter=SUBSET))
     assert_subset_passed(run, uname, areas=("sysv",))
     if arch == "armhf":
