@@ -97,11 +97,11 @@ int BenchMain(int argc, char** argv) {
   // and must break a blocking read or futex wait (no SA_RESTART) so the
   // waiter looks at the peer.
   signal(SIGPIPE, SIG_IGN);
-  struct sigaction on_child{};
+  struct sigaction on_child {};
   on_child.sa_handler = [](int) {};
   sigemptyset(&on_child.sa_mask);
   sigaction(SIGCHLD, &on_child, nullptr);
-  struct utsname u{};
+  struct utsname u {};
   if (uname(&u) == 0) {
     benchmark::AddCustomContext("kernel_release", u.release);
     benchmark::AddCustomContext("machine", u.machine);

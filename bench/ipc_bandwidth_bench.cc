@@ -344,8 +344,7 @@ void ChannelBandwidth(benchmark::State& state, ChannelKind kind) {
   if (!WriteAll(parent_out.get(), src->bytes(), size) || !ReadAll(parent_ack.get(), &ack, 1)) fail();
   for (auto _ : state) {
     Stamp(src->bytes(), size, ++i);
-    if (!WriteAll(parent_out.get(), src->bytes(), size) ||
-        (i == messages + 1 && !ReadAll(parent_ack.get(), &ack, 1))) {
+    if (!WriteAll(parent_out.get(), src->bytes(), size) || (i == messages + 1 && !ReadAll(parent_ack.get(), &ack, 1))) {
       fail();
       break;
     }

@@ -22,7 +22,7 @@ namespace {
 constexpr size_t kMappingPages = 1024;
 
 std::string FileSystemName(int fd) {
-  struct statfs fs{};
+  struct statfs fs {};
   if (fstatfs(fd, &fs) != 0) return "unknown fs";
   switch (static_cast<unsigned long>(fs.f_type)) {
     case 0xEF53: return "ext4";

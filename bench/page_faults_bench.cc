@@ -111,9 +111,9 @@ void FirstTouch(benchmark::State& state, Kind kind, bool populate) {
       p = attachment.as<char>();
     } else {
       const int fd = kind == Kind::kPosixShm ? shm.fd() : IsFile(kind) ? file.fd() : -1;
-      const int flags = (kind == Kind::kAnonymous ? MAP_PRIVATE | MAP_ANONYMOUS
+      const int flags = (kind == Kind::kAnonymous                                          ? MAP_PRIVATE | MAP_ANONYMOUS
                          : kind == Kind::kFilePrivateRead || kind == Kind::kFilePrivateCow ? MAP_PRIVATE
-                                                                                          : MAP_SHARED) |
+                                                                                           : MAP_SHARED) |
                         populate_flag;
       auto mapped = Mapping::Map(nullptr, length, prot, flags, fd, 0);
       if (!mapped.ok()) {

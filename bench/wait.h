@@ -20,8 +20,8 @@ namespace shmconform::bench {
 // the two processes of this direction touch it.
 struct alignas(128) Signal {
   std::atomic<std::uint64_t> value{0};
-  std::atomic<std::uint32_t> event{0};     // futex word, bumped to wake the waiter
-  std::atomic<std::uint32_t> sleeping{0};  // the waiter is in (or entering) FUTEX_WAIT
+  std::atomic<std::uint32_t> event{0};       // futex word, bumped to wake the waiter
+  std::atomic<std::uint32_t> sleeping{0};    // the waiter is in (or entering) FUTEX_WAIT
   std::atomic<std::int32_t> poster_cpu{-1};  // where the poster ran when it last posted
 };
 

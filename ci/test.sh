@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project: the C++ support-library and conformance tests on
-# the local kernel (warnings as errors), pyflakes over the Python, then the
-# harness's pytest tests.
+# the local kernel (warnings as errors), the C++ layout (.clang-format) and
+# pyflakes over the Python, then the harness's pytest tests.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,6 +9,10 @@ ci/bootstrap.sh test
 
 echo "== Python static check (pyflakes)"
 /usr/bin/python3 -m pyflakes harness stress/*.py
+
+echo "== C++ layout (clang-format --dry-run, .clang-format)"
+git ls-files -z '*.cc' '*.h' '*.c' | xargs -0 clang-format --dry-run --Werror ||
+  { echo "shmconform: C++ sources differ from .clang-format; run: git ls-files '*.cc' '*.h' '*.c' | xargs clang-format -i" >&2; exit 1; }
 
 echo "== build (preset ci: warnings as errors)"
 cmake --preset ci >/dev/null

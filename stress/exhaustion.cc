@@ -55,13 +55,16 @@ std::string EnterPrivateNamespaces(std::uint64_t pages) {
 }
 
 void SetLimits(Worker& w, std::uint64_t shmmni, std::uint64_t shmall, std::uint64_t shmmax) {
-  if (!WriteKernelSysctl("shmmni", shmmni) || !WriteKernelSysctl("shmall", shmall) || !WriteKernelSysctl("shmmax", shmmax))
-    w.Fail("writing kernel.shmmni/shmall/shmmax inside the private IPC namespace failed (%s)", ErrnoName(errno).c_str());
+  if (!WriteKernelSysctl("shmmni", shmmni) || !WriteKernelSysctl("shmall", shmall) ||
+      !WriteKernelSysctl("shmmax", shmmax))
+    w.Fail("writing kernel.shmmni/shmall/shmmax inside the private IPC namespace failed (%s)",
+           ErrnoName(errno).c_str());
 }
 
 // Creates segments of `size` until the first failure, which must be ENOSPC
 // after exactly `expected` successes. `op` is kCreate or kRecover.
-void FillExpecting(Worker& w, std::vector<int>& ids, std::size_t size, std::uint64_t expected, unsigned op, const char* limit) {
+void FillExpecting(Worker& w, std::vector<int>& ids, std::size_t size, std::uint64_t expected, unsigned op,
+                   const char* limit) {
   for (std::uint64_t i = 0; i < expected; ++i) {
     Begin(w, op);
     const int id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600);
@@ -120,7 +123,8 @@ void ShmmaxCycle(Worker& w) {
                static_cast<unsigned long long>(shmmax + 1), static_cast<unsigned long long>(shmmax));
   w.CheckErrno(shmget(IPC_PRIVATE, 0, IPC_CREAT | 0600), EINVAL, "shmget(IPC_PRIVATE, 0 bytes) below SHMMIN");
   const int id = shmget(IPC_PRIVATE, shmmax, IPC_CREAT | 0600);
-  w.CheckOk(id, "shmget(%llu bytes) with shmmax=%llu", static_cast<unsigned long long>(shmmax), static_cast<unsigned long long>(shmmax));
+  w.CheckOk(id, "shmget(%llu bytes) with shmmax=%llu", static_cast<unsigned long long>(shmmax),
+            static_cast<unsigned long long>(shmmax));
   w.CheckOk(shmctl(id, IPC_RMID, nullptr), "shmctl(%d, IPC_RMID)", id);
   w.End();
 }
@@ -129,7 +133,8 @@ void TmpfsCycle(Worker& w) {
   const std::size_t ps = PageSize();
   const std::uint64_t pages = w.config().Value("shm-pages");
   const char* name = "/exhaustion";
-  const int fd = static_cast<int>(w.CheckOk(shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open(%s, O_CREAT|O_EXCL)", name));
+  const int fd = static_cast<int>(
+      w.CheckOk(shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600), "shm_open(%s, O_CREAT|O_EXCL)", name));
   // Sparse: the size may exceed the space; only touched pages take blocks.
   w.CheckOk(ftruncate(fd, static_cast<off_t>((pages + 1) * ps)), "ftruncate(%s, %llu pages)", name,
             static_cast<unsigned long long>(pages + 1));
@@ -139,8 +144,9 @@ void TmpfsCycle(Worker& w) {
   for (std::uint64_t i = 0; i < pages; ++i) {
     Begin(w, kTmpfsWrite);
     const Fault f = ProbeWrite(p + i * ps, 1);
-    if (f.signal) w.Fail("writing page %llu of a %llu-page tmpfs gave %s, expected no fault", static_cast<unsigned long long>(i),
-                         static_cast<unsigned long long>(pages), DescribeFault(f).c_str());
+    if (f.signal)
+      w.Fail("writing page %llu of a %llu-page tmpfs gave %s, expected no fault", static_cast<unsigned long long>(i),
+             static_cast<unsigned long long>(pages), DescribeFault(f).c_str());
     w.End();
   }
   Begin(w, kSigbus);
@@ -164,8 +170,8 @@ void TmpfsCycle(Worker& w) {
   for (std::uint64_t i = 0; i < pages; ++i) {
     Begin(w, kRecover);
     if (write(fd2, page.data(), ps) != static_cast<ssize_t>(ps))
-      w.Fail("recovery: write() of page %llu of %llu to the emptied tmpfs failed (%s)", static_cast<unsigned long long>(i),
-             static_cast<unsigned long long>(pages), ErrnoName(errno).c_str());
+      w.Fail("recovery: write() of page %llu of %llu to the emptied tmpfs failed (%s)",
+             static_cast<unsigned long long>(i), static_cast<unsigned long long>(pages), ErrnoName(errno).c_str());
     w.End();
   }
   close(fd2);

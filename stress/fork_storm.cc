@@ -162,7 +162,8 @@ void Work(Worker& w) {
   Local l;
   const key_t key = w.run().KeyFor(w.index());
   l.size = static_cast<std::uint32_t>(w.config().Value("size"));
-  l.id = static_cast<int>(w.CheckOk(shmget(key, l.size, IPC_CREAT | IPC_EXCL | 0600), "shmget(key %#x, %u, IPC_CREAT|IPC_EXCL)", key, l.size));
+  l.id = static_cast<int>(w.CheckOk(shmget(key, l.size, IPC_CREAT | IPC_EXCL | 0600),
+                                    "shmget(key %#x, %u, IPC_CREAT|IPC_EXCL)", key, l.size));
   l.mem = shmat(l.id, nullptr, 0);
   w.CheckOk(reinterpret_cast<long>(l.mem), "shmat(shmid %d)", l.id);
   l.tag = Mix64(w.config().seed ^ w.index()) | 1;
@@ -187,7 +188,8 @@ void Work(Worker& w) {
   w.CheckOk(shmctl(l.id, IPC_RMID, nullptr), "shmctl(shmid %d, IPC_RMID)", l.id);
   w.CheckOk(shmdt(l.mem), "shmdt(%p)", l.mem);
   shmid_ds ds{};
-  w.CheckErrno(shmctl(l.id, IPC_STAT, &ds), EINVAL, "shmctl(shmid %d, IPC_STAT) after the last detach of a removed segment", l.id);
+  w.CheckErrno(shmctl(l.id, IPC_STAT, &ds), EINVAL,
+               "shmctl(shmid %d, IPC_STAT) after the last detach of a removed segment", l.id);
 }
 
 // `stress-fork-storm --exec-child SHMID NATTCH TAG SIZE`: the image a forked
@@ -200,19 +202,24 @@ int ExecChild(int argc, char** argv) {
   const std::uint64_t tag = std::strtoull(argv[4], nullptr, 10);
   const std::size_t size = std::strtoul(argv[5], nullptr, 10);
   shmid_ds ds{};
-  if (shmctl(id, IPC_STAT, &ds) != 0) return std::printf("IPC_STAT of shmid %d after exec failed with %s", id, ErrnoName(errno).c_str()), 1;
+  if (shmctl(id, IPC_STAT, &ds) != 0)
+    return std::printf("IPC_STAT of shmid %d after exec failed with %s", id, ErrnoName(errno).c_str()), 1;
   if (ds.shm_nattch != want)
     return std::printf("shmid %d: shm_nattch %lu after exec, expected %lu (exec must detach)", id,
-                       static_cast<unsigned long>(ds.shm_nattch), want), 1;
+                       static_cast<unsigned long>(ds.shm_nattch), want),
+           1;
   void* mem = shmat(id, nullptr, SHM_RDONLY);
-  if (mem == reinterpret_cast<void*>(-1)) return std::printf("shmat(%d) after exec failed with %s", id, ErrnoName(errno).c_str()), 1;
+  if (mem == reinterpret_cast<void*>(-1))
+    return std::printf("shmat(%d) after exec failed with %s", id, ErrnoName(errno).c_str()), 1;
   if (shmctl(id, IPC_STAT, &ds) != 0 || ds.shm_nattch != want + 1)
     return std::printf("shmid %d: shm_nattch %lu after shmat in the exec'd image, expected %lu", id,
-                       static_cast<unsigned long>(ds.shm_nattch), want + 1), 1;
+                       static_cast<unsigned long>(ds.shm_nattch), want + 1),
+           1;
   const long bad = VerifyPattern(mem, size, tag);
   if (bad >= 0)
     return std::printf("shmid %d seen by an exec'd image: byte %ld is %#x, expected %#x", id, bad,
-                       static_cast<const unsigned char*>(mem)[bad], PatternByte(tag, bad)), 1;
+                       static_cast<const unsigned char*>(mem)[bad], PatternByte(tag, bad)),
+           1;
   if (shmdt(mem) != 0) return std::printf("shmdt failed with %s", ErrnoName(errno).c_str()), 1;
   return 0;
 }

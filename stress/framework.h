@@ -54,13 +54,13 @@ struct NumOption {
 };
 
 struct Config {
-  std::string scenario;             // "sysv-churn"
-  double duration_s = 0;            // 0: no time limit (--ops given)
-  std::uint64_t ops = 0;            // 0: no operation limit
+  std::string scenario;   // "sysv-churn"
+  double duration_s = 0;  // 0: no time limit (--ops given)
+  std::uint64_t ops = 0;  // 0: no operation limit
   unsigned workers = 0;
   std::uint64_t seed = 0;
   bool json = false;
-  std::string inject;               // "" or one of ScenarioDef::injections
+  std::string inject;                           // "" or one of ScenarioDef::injections
   std::map<std::string, std::uint64_t> values;  // scenario options
   std::uint64_t Value(const std::string& name) const { return values.at(name); }
   bool Injecting(const char* what) const { return inject == what; }
@@ -118,7 +118,9 @@ class Run {
   // Zeroed memory shared with the workers; only during setup.
   void* SharedAlloc(std::size_t bytes);
   template <typename T>
-  T* SharedArray(std::size_t n) { return static_cast<T*>(SharedAlloc(sizeof(T) * n)); }
+  T* SharedArray(std::size_t n) {
+    return static_cast<T*>(SharedAlloc(sizeof(T) * n));
+  }
   // A violation found by the parent (setup or finish); the run exits 1.
   void Fail(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
   // Per-scenario data the workers see (set in setup, inherited by fork).
@@ -146,7 +148,9 @@ class Worker {
   const Config& config() const { return run_.config(); }
   Run& run() { return run_; }
   template <typename T>
-  T* user() { return static_cast<T*>(run_.user); }
+  T* user() {
+    return static_cast<T*>(run_.user);
+  }
 
   // False once the run must end: time or operation budget spent, another
   // worker failed, or the parent was interrupted.

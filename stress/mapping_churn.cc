@@ -60,8 +60,10 @@ void ExpectFault(Worker& w, char* addr, bool write, int code, const char* why) {
 }
 
 char* MapNew(Worker& w, size_t pages, bool shared) {
-  void* p = mmap(nullptr, pages * Ps(), PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
-  w.CheckOk(p == MAP_FAILED ? -1 : 0, "mmap(NULL, %zu, RW, %s|MAP_ANONYMOUS)", pages * Ps(), shared ? "MAP_SHARED" : "MAP_PRIVATE");
+  void* p =
+      mmap(nullptr, pages * Ps(), PROT_READ | PROT_WRITE, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS, -1, 0);
+  w.CheckOk(p == MAP_FAILED ? -1 : 0, "mmap(NULL, %zu, RW, %s|MAP_ANONYMOUS)", pages * Ps(),
+            shared ? "MAP_SHARED" : "MAP_PRIVATE");
   return static_cast<char*>(p);
 }
 
@@ -72,7 +74,8 @@ void Unmap(Worker& w, State& st, size_t idx) {
   if (skip) {
     st.injected = true;
   } else {
-    w.CheckOk(munmap(e.addr, e.pages.size() * Ps()), "munmap(%p, %zu)", static_cast<void*>(e.addr), e.pages.size() * Ps());
+    w.CheckOk(munmap(e.addr, e.pages.size() * Ps()), "munmap(%p, %zu)", static_cast<void*>(e.addr),
+              e.pages.size() * Ps());
   }
   // Nothing else maps in this single-threaded process meanwhile.
   ExpectFault(w, e.addr + (e.pages.size() - 1) * Ps(), false, SEGV_MAPERR, "in a range just unmapped");
@@ -94,11 +97,8 @@ void DoOp(Worker& w, State& st, unsigned op) {
   Entry& e = st.table[idx];
   const size_t n = e.pages.size();
   switch (op) {
-    case kMap:
-      break;
-    case kUnmap:
-      Unmap(w, st, idx);
-      break;
+    case kMap: break;
+    case kUnmap: Unmap(w, st, idx); break;
     case kFill: {
       const size_t i = rng.Below(n);
       e.pages[i].tag = Mix64(w.config().seed ^ (std::uint64_t{w.index()} << 40) ^ ++st.fills) | 1;
@@ -110,9 +110,7 @@ void DoOp(Worker& w, State& st, unsigned op) {
       VerifyEntry(w, e, "a fill");
       break;
     }
-    case kVerify:
-      VerifyEntry(w, e, "verify");
-      break;
+    case kVerify: VerifyEntry(w, e, "verify"); break;
     case kFixed: {
       // Replace [a, b) with fresh private memory; the entry splits in up to
       // three, so each entry stays one vma (mremap needs that).
@@ -120,7 +118,8 @@ void DoOp(Worker& w, State& st, unsigned op) {
       if (st.table.size() + 2 > w.config().Value("mappings")) a = 0, b = n;
       char* want = e.addr + a * Ps();
       void* got = mmap(want, (b - a) * Ps(), PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      w.CheckOk(got == MAP_FAILED ? -1 : 0, "mmap(%p, %zu, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS)", static_cast<void*>(want), (b - a) * Ps());
+      w.CheckOk(got == MAP_FAILED ? -1 : 0, "mmap(%p, %zu, MAP_FIXED|MAP_PRIVATE|MAP_ANONYMOUS)",
+                static_cast<void*>(want), (b - a) * Ps());
       if (got != want) w.Fail("mmap(%p, MAP_FIXED) returned %p", static_cast<void*>(want), got);
       Entry mid{want, false, std::vector<Page>(b - a)};
       Entry tail{e.addr + b * Ps(), e.shared, std::vector<Page>(e.pages.begin() + static_cast<long>(b), e.pages.end())};
@@ -137,14 +136,16 @@ void DoOp(Worker& w, State& st, unsigned op) {
       w.CheckOk(mprotect(e.addr, len, PROT_READ), "mprotect(%p, %zu, PROT_READ)", static_cast<void*>(e.addr), len);
       ExpectFault(w, e.addr + rng.Below(n) * Ps() + rng.Below(Ps()), true, SEGV_ACCERR, "in a PROT_READ mapping");
       VerifyEntry(w, e, "mprotect(PROT_READ)");
-      w.CheckOk(mprotect(e.addr, len, PROT_READ | PROT_WRITE), "mprotect(%p, %zu, RW)", static_cast<void*>(e.addr), len);
+      w.CheckOk(mprotect(e.addr, len, PROT_READ | PROT_WRITE), "mprotect(%p, %zu, RW)", static_cast<void*>(e.addr),
+                len);
       break;
     }
     case kRemap: {
       // Shared anonymous memory cannot grow (its object has a fixed size).
       const size_t to = e.shared ? rng.Between(1, n) : rng.Between(1, max_pages);
       void* got = mremap(e.addr, n * Ps(), to * Ps(), MREMAP_MAYMOVE);
-      w.CheckOk(got == MAP_FAILED ? -1 : 0, "mremap(%p, %zu, %zu, MREMAP_MAYMOVE)", static_cast<void*>(e.addr), n * Ps(), to * Ps());
+      w.CheckOk(got == MAP_FAILED ? -1 : 0, "mremap(%p, %zu, %zu, MREMAP_MAYMOVE)", static_cast<void*>(e.addr),
+                n * Ps(), to * Ps());
       char* old = e.addr;
       e.addr = static_cast<char*>(got);
       e.pages.resize(to);  // new pages read as zero
@@ -154,7 +155,8 @@ void DoOp(Worker& w, State& st, unsigned op) {
     }
     case kAdvise: {
       const size_t i = rng.Below(n);
-      w.CheckOk(madvise(e.addr + i * Ps(), Ps(), MADV_DONTNEED), "madvise(%p, MADV_DONTNEED)", static_cast<void*>(e.addr + i * Ps()));
+      w.CheckOk(madvise(e.addr + i * Ps(), Ps(), MADV_DONTNEED), "madvise(%p, MADV_DONTNEED)",
+                static_cast<void*>(e.addr + i * Ps()));
       if (!e.shared) e.pages[i].tag = 0;  // private anonymous pages come back zero
       VerifyEntry(w, e, e.shared ? "MADV_DONTNEED of shared memory" : "MADV_DONTNEED of private memory");
       break;
@@ -207,8 +209,7 @@ int main(int argc, char** argv) {
   def.summary = "mmap/munmap/MAP_FIXED/mprotect/mremap/madvise/fork churn with per-page patterns verified.";
   def.op_names = {"map", "unmap", "fill", "verify", "fixed", "mprotect", "mremap", "madvise", "fork"};
   def.injections = {"corrupt-byte", "skip-unmap"};
-  def.options = {{"mappings", 8, 1, 256, "mappings per worker"},
-                 {"pages", 16, 1, 4096, "largest mapping in pages"}};
+  def.options = {{"mappings", 8, 1, 256, "mappings per worker"}, {"pages", 16, 1, 4096, "largest mapping in pages"}};
   def.validate = [](const Config& c) -> std::string {
     const std::uint64_t bytes = c.Value("mappings") * c.Value("pages") * shmconform::PageSize() * c.workers;
     return CheckMemory(bytes, "--mappings x --pages x --workers");

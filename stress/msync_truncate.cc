@@ -10,7 +10,6 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-
 #include <csignal>
 #include <cstdint>
 #include <string>
@@ -77,9 +76,7 @@ void PageOp(Worker& w, Shared& sh, Local& l, unsigned op, std::uint64_t page) {
         addr[w.rng().Below(Ps())] ^= 0x10;
       }
       break;
-    case kVerify:
-      VerifyPage(w, sh, page, addr, "the mapping");
-      break;
+    case kVerify: VerifyPage(w, sh, page, addr, "the mapping"); break;
     case kMsync:
       w.CheckOk(msync(addr, Ps(), MS_SYNC), "msync(%p, %zu, MS_SYNC)", static_cast<void*>(addr), Ps());
       if (pread(l.fd, l.buf.data(), Ps(), off) != static_cast<ssize_t>(Ps()))
@@ -91,7 +88,8 @@ void PageOp(Worker& w, Shared& sh, Local& l, unsigned op, std::uint64_t page) {
       sh.tag[page] = Mix64(w.config().seed ^ (std::uint64_t{w.index()} << 40) ^ ++l.writes) | 1;
       FillPattern(l.buf.data(), Ps(), sh.tag[page]);
       if (pwrite(l.fd, l.buf.data(), Ps(), off) != static_cast<ssize_t>(Ps()))
-        w.Fail("pwrite of page %llu failed or was short (%s)", static_cast<unsigned long long>(page), ErrnoName(errno).c_str());
+        w.Fail("pwrite of page %llu failed or was short (%s)", static_cast<unsigned long long>(page),
+               ErrnoName(errno).c_str());
       VerifyPage(w, sh, page, addr, "the mapping after pwrite");
       break;
   }
@@ -120,7 +118,8 @@ void Work(Worker& w) {
   l.buf.resize(Ps());
   l.fd = static_cast<int>(w.CheckOk(open(sh.path, O_RDWR | O_CLOEXEC), "open(%s)", sh.path));
   void* m = mmap(nullptr, sh.pages * Ps(), PROT_READ | PROT_WRITE, MAP_SHARED, l.fd, 0);
-  w.CheckOk(m == MAP_FAILED ? -1 : 0, "mmap(%llu pages, MAP_SHARED, %s)", static_cast<unsigned long long>(sh.pages), sh.path);
+  w.CheckOk(m == MAP_FAILED ? -1 : 0, "mmap(%llu pages, MAP_SHARED, %s)", static_cast<unsigned long long>(sh.pages),
+            sh.path);
   l.map = static_cast<char*>(m);
   const unsigned workers = w.config().workers;
   static constexpr unsigned kWeights[] = {6, 6, 2, 2, 1};

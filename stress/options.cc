@@ -26,9 +26,12 @@ bool ParseU64(const std::string& text, bool suffixes, std::uint64_t* out) {
   std::uint64_t mult = 1;
   if (suffixes && *end) {
     switch (*end) {
-      case 'k': case 'K': mult = 1ull << 10; break;
-      case 'm': case 'M': mult = 1ull << 20; break;
-      case 'g': case 'G': mult = 1ull << 30; break;
+      case 'k':
+      case 'K': mult = 1ull << 10; break;
+      case 'm':
+      case 'M': mult = 1ull << 20; break;
+      case 'g':
+      case 'G': mult = 1ull << 30; break;
       default: return false;
     }
     ++end;

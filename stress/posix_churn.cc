@@ -76,7 +76,8 @@ void Verify(Worker& w, const Slot& s, int fd) {
   const Fault f = ProbeRead(reinterpret_cast<const volatile char*>(b + mapped), &c);
   if (f.signal != SIGBUS || f.si_code != BUS_ADRERR || f.address != reinterpret_cast<std::uintptr_t>(b + mapped))
     w.Fail("%s: reading the page past the end (%p) of a %llu-byte object gave %s, expected SIGBUS/BUS_ADRERR there",
-           s.name, static_cast<const void*>(b + mapped), static_cast<unsigned long long>(s.size), DescribeFault(f).c_str());
+           s.name, static_cast<const void*>(b + mapped), static_cast<unsigned long long>(s.size),
+           DescribeFault(f).c_str());
   munmap(p, len);
 }
 
@@ -95,7 +96,8 @@ void DoOp(Worker& w, Slot& s, Local& l, unsigned op) {
       s.plen = 0;
       CheckSize(w, s, fd);
       const std::uint64_t size = w.rng().Between(1, max);
-      w.CheckOk(ftruncate(fd, static_cast<off_t>(size)), "ftruncate(%s, %llu)", s.name, static_cast<unsigned long long>(size));
+      w.CheckOk(ftruncate(fd, static_cast<off_t>(size)), "ftruncate(%s, %llu)", s.name,
+                static_cast<unsigned long long>(size));
       s.size = size;
       close(fd);
       break;
@@ -109,15 +111,17 @@ void DoOp(Worker& w, Slot& s, Local& l, unsigned op) {
       }
       w.CheckOk(fd, "shm_open(%s, O_RDWR)", s.name);
       CheckSize(w, s, fd);
-      if (op == kStat) w.CheckErrno(shm_open(s.name, O_CREAT | O_EXCL | O_RDWR, 0600), EEXIST,
-                                    "shm_open(%s, O_CREAT|O_EXCL) of an existing name", s.name);
+      if (op == kStat)
+        w.CheckErrno(shm_open(s.name, O_CREAT | O_EXCL | O_RDWR, 0600), EEXIST,
+                     "shm_open(%s, O_CREAT|O_EXCL) of an existing name", s.name);
       close(fd);
       break;
     }
     case kTruncate: {
       const int fd = OpenExisting(w, s);
       const std::uint64_t size = w.rng().Between(1, max);
-      w.CheckOk(ftruncate(fd, static_cast<off_t>(size)), "ftruncate(%s, %llu)", s.name, static_cast<unsigned long long>(size));
+      w.CheckOk(ftruncate(fd, static_cast<off_t>(size)), "ftruncate(%s, %llu)", s.name,
+                static_cast<unsigned long long>(size));
       s.size = size;
       s.plen = std::min(s.plen, size);
       CheckSize(w, s, fd);
@@ -147,9 +151,8 @@ void DoOp(Worker& w, Slot& s, Local& l, unsigned op) {
       break;
     }
     case kUnlink: {
-      const int rv = (w.config().Injecting("skip-unlink") && w.index() == 0 && s.exists)
-                         ? (l.injected = true, 0)
-                         : shm_unlink(s.name);
+      const int rv = (w.config().Injecting("skip-unlink") && w.index() == 0 && s.exists) ? (l.injected = true, 0)
+                                                                                         : shm_unlink(s.name);
       if (!s.exists) {
         w.CheckErrno(rv, ENOENT, "shm_unlink(%s) of a name that is not there", s.name);
         break;

@@ -40,7 +40,7 @@ struct Ring {
   std::uint64_t cells, cell_bytes, record;
 };
 
-struct Tally {  // what reader r saw of producer p
+struct Tally {                            // what reader r saw of producer p
   std::uint64_t count, sum, sumsq, next;  // next: the smallest pseq still allowed
 };
 
@@ -115,20 +115,22 @@ std::string CheckRecord(Cell* c, std::uint64_t seed, unsigned workers, std::uint
   if (Checksum(c, p) != c->checksum) {
     const std::uint64_t tag = PayloadTag(seed, c->producer, c->pseq);
     long bad = VerifyPattern(p, c->length, tag);
-    std::snprintf(buf, sizeof buf, "record producer %u seq %llu: checksum mismatch; payload byte %ld is %#x, expected %#x",
-                  c->producer, static_cast<unsigned long long>(c->pseq), bad, bad >= 0 ? p[bad] : 0,
+    std::snprintf(buf, sizeof buf,
+                  "record producer %u seq %llu: checksum mismatch; payload byte %ld is %#x, expected %#x", c->producer,
+                  static_cast<unsigned long long>(c->pseq), bad, bad >= 0 ? p[bad] : 0,
                   bad >= 0 ? PatternByte(tag, bad) : 0);
     return buf;
   }
   const long bad = VerifyPattern(p, c->length, PayloadTag(seed, c->producer, c->pseq));
   if (bad >= 0) {
-    std::snprintf(buf, sizeof buf, "record producer %u seq %llu: payload byte %ld wrong (checksum matched)", c->producer,
-                  static_cast<unsigned long long>(c->pseq), bad);
+    std::snprintf(buf, sizeof buf, "record producer %u seq %llu: payload byte %ld wrong (checksum matched)",
+                  c->producer, static_cast<unsigned long long>(c->pseq), bad);
     return buf;
   }
   Tally& t = row[c->producer];
   if (c->pseq < t.next) {
-    std::snprintf(buf, sizeof buf, "record producer %u seq %llu seen after seq %llu by the same reader (reordered or duplicated)",
+    std::snprintf(buf, sizeof buf,
+                  "record producer %u seq %llu seen after seq %llu by the same reader (reordered or duplicated)",
                   c->producer, static_cast<unsigned long long>(c->pseq), static_cast<unsigned long long>(t.next - 1));
     return buf;
   }
@@ -190,10 +192,12 @@ void Setup(Run& run) {
   const std::uint64_t cell_bytes = (sizeof(Cell) + record + 63) / 64 * 64;
   const std::uint64_t bytes = sizeof(Ring) + cells * cell_bytes;
   sh->shmid = shmget(run.KeyFor(0), bytes, IPC_CREAT | IPC_EXCL | 0600);
-  if (sh->shmid < 0) return run.Fail("shmget(key %#x, %llu, IPC_CREAT|IPC_EXCL) failed with %s", run.KeyFor(0),
-                                     static_cast<unsigned long long>(bytes), ErrnoName(errno).c_str());
+  if (sh->shmid < 0)
+    return run.Fail("shmget(key %#x, %llu, IPC_CREAT|IPC_EXCL) failed with %s", run.KeyFor(0),
+                    static_cast<unsigned long long>(bytes), ErrnoName(errno).c_str());
   void* mem = shmat(sh->shmid, nullptr, 0);  // the workers inherit the attachment
-  if (mem == reinterpret_cast<void*>(-1)) return run.Fail("shmat(%d) failed with %s", sh->shmid, ErrnoName(errno).c_str());
+  if (mem == reinterpret_cast<void*>(-1))
+    return run.Fail("shmat(%d) failed with %s", sh->shmid, ErrnoName(errno).c_str());
   sh->ring = static_cast<Ring*>(mem);
   sh->ring->cells = cells;
   sh->ring->cell_bytes = cell_bytes;
@@ -217,8 +221,8 @@ void Finish(Run& run) {
     c->seq.store(pos + r->cells, std::memory_order_release);
   }
   if (r->enqueue.load() != r->dequeue.load())
-    run.Fail("ring not empty after the drain: enqueue %llu, dequeue %llu", static_cast<unsigned long long>(r->enqueue.load()),
-             static_cast<unsigned long long>(r->dequeue.load()));
+    run.Fail("ring not empty after the drain: enqueue %llu, dequeue %llu",
+             static_cast<unsigned long long>(r->enqueue.load()), static_cast<unsigned long long>(r->dequeue.load()));
   std::uint64_t increments = 0;
   for (unsigned p = 0; p < workers; ++p) {
     increments += sh.increments[p];
@@ -233,10 +237,12 @@ void Finish(Run& run) {
     std::uint64_t want_sum = 0, want_sumsq = 0;
     for (std::uint64_t i = 0; i < n; ++i) want_sum += i, want_sumsq += i * i;
     if (count != n || sum != want_sum || sumsq != want_sumsq)
-      run.Fail("producer %u: %llu records produced, %llu consumed (sequence sums %llu/%llu, expected %llu/%llu): "
-               "records lost or duplicated", p, static_cast<unsigned long long>(n), static_cast<unsigned long long>(count),
-               static_cast<unsigned long long>(sum), static_cast<unsigned long long>(sumsq),
-               static_cast<unsigned long long>(want_sum), static_cast<unsigned long long>(want_sumsq));
+      run.Fail(
+          "producer %u: %llu records produced, %llu consumed (sequence sums %llu/%llu, expected %llu/%llu): "
+          "records lost or duplicated",
+          p, static_cast<unsigned long long>(n), static_cast<unsigned long long>(count),
+          static_cast<unsigned long long>(sum), static_cast<unsigned long long>(sumsq),
+          static_cast<unsigned long long>(want_sum), static_cast<unsigned long long>(want_sumsq));
   }
   if (r->counter.load() != increments)
     run.Fail("shared counter is %llu after %llu atomic increments", static_cast<unsigned long long>(r->counter.load()),
@@ -261,7 +267,8 @@ int main(int argc, char** argv) {
     const std::uint64_t bytes = sizeof(Ring) + c.Value("cells") * cell;
     const auto shmmax = shmconform::ReadProcNumber("/proc/sys/kernel/shmmax");
     if (shmmax && bytes > *shmmax)
-      return "--cells x --record (" + std::to_string(bytes) + " bytes) exceeds kernel.shmmax (" + std::to_string(*shmmax) + ")";
+      return "--cells x --record (" + std::to_string(bytes) + " bytes) exceeds kernel.shmmax (" +
+             std::to_string(*shmmax) + ")";
     return CheckMemory(bytes, "--cells x --record");
   };
   def.setup = Setup;

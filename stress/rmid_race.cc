@@ -31,11 +31,13 @@ struct Header {
 // Attaches `id` (found by `how`) and checks what it attached to.
 void AttachAndCheck(Worker& w, int id, key_t key, const char* how) {
   void* mem = shmat(id, nullptr, 0);
-  if (!w.CheckOkOrErrno(reinterpret_cast<long>(mem), {EINVAL, EIDRM}, "shmat(shmid %d from %s of key %#x)", id, how, key))
+  if (!w.CheckOkOrErrno(reinterpret_cast<long>(mem), {EINVAL, EIDRM}, "shmat(shmid %d from %s of key %#x)", id, how,
+                        key))
     return;
   shmid_ds ds{};
   w.CheckOk(shmctl(id, IPC_STAT, &ds), "shmctl(shmid %d, IPC_STAT) while attached", id);
-  if (ds.shm_nattch < 1) w.Fail("shmid %d: shm_nattch %lu while we are attached", id, static_cast<unsigned long>(ds.shm_nattch));
+  if (ds.shm_nattch < 1)
+    w.Fail("shmid %d: shm_nattch %lu while we are attached", id, static_cast<unsigned long>(ds.shm_nattch));
   const bool dest = (ds.shm_perm.mode & SHM_DEST) != 0;
   if (dest != (ds.shm_perm.__key == IPC_PRIVATE))
     w.Fail("shmid %d: SHM_DEST %s but key %#x", id, dest ? "set" : "clear", static_cast<unsigned>(ds.shm_perm.__key));
@@ -81,7 +83,8 @@ void DoOp(Worker& w, unsigned op, key_t key, std::size_t size) {
       } else {
         w.CheckOkOrErrno(-1, {EINVAL, EIDRM}, "shmat(shmid %d) after its IPC_RMID", id);
         shmid_ds ds{};
-        w.CheckErrno(shmctl(id, IPC_STAT, &ds), EINVAL, "shmctl(shmid %d, IPC_STAT) after shmat found it destroyed", id);
+        w.CheckErrno(shmctl(id, IPC_STAT, &ds), EINVAL, "shmctl(shmid %d, IPC_STAT) after shmat found it destroyed",
+                     id);
       }
       break;
     }
@@ -90,7 +93,8 @@ void DoOp(Worker& w, unsigned op, key_t key, std::size_t size) {
       if (!w.CheckOkOrErrno(id, {ENOENT}, "shmget(key %#x, 0, 0)", key)) break;
       shmid_ds ds{};
       if (!w.CheckOkOrErrno(shmctl(id, IPC_STAT, &ds), {EINVAL, EIDRM}, "shmctl(shmid %d, IPC_STAT)", id)) break;
-      if (ds.shm_segsz != size) w.Fail("shmid %d: shm_segsz %zu, expected %zu", id, static_cast<size_t>(ds.shm_segsz), size);
+      if (ds.shm_segsz != size)
+        w.Fail("shmid %d: shm_segsz %zu, expected %zu", id, static_cast<size_t>(ds.shm_segsz), size);
       break;
     }
   }

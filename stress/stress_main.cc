@@ -53,8 +53,8 @@ class RunDriver {
   sigset_t watched_{};  // the signals the parent takes only through sigtimedwait
   std::vector<bool> alive_;
   unsigned running_ = 0;
-  int interrupted_ = 0;          // the signal that asked the run to stop, or 0
-  std::uint64_t kill_at_ = 0;    // when the remaining workers get SIGKILL (0: not due)
+  int interrupted_ = 0;        // the signal that asked the run to stop, or 0
+  std::uint64_t kill_at_ = 0;  // when the remaining workers get SIGKILL (0: not due)
   bool killed_by_us_ = false;
 };
 

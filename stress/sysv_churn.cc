@@ -25,8 +25,8 @@ enum Op : unsigned { kCreate, kLookup, kAttach, kWrite, kVerify, kDetach, kStat,
 
 struct Slot {
   SharedLock lock;
-  int id;          // -1: no segment in the model
-  bool keyed;      // reachable by key (not yet IPC_RMID'd)
+  int id;      // -1: no segment in the model
+  bool keyed;  // reachable by key (not yet IPC_RMID'd)
   std::uint32_t size;
   std::uint32_t nattch;
   std::uint64_t tag;  // data pattern; 0: still zero-filled
@@ -56,14 +56,18 @@ void CheckGone(Worker& w, int id, const char* after) {
 void CheckStat(Worker& w, const Slot& s, key_t key, unsigned extra = 0) {
   shmid_ds ds{};
   w.CheckOk(shmctl(s.id, IPC_STAT, &ds), "shmctl(shmid %d, IPC_STAT)", s.id);
-  if (ds.shm_segsz != s.size) w.Fail("shmid %d: IPC_STAT shm_segsz %zu, expected %u", s.id, static_cast<size_t>(ds.shm_segsz), s.size);
+  if (ds.shm_segsz != s.size)
+    w.Fail("shmid %d: IPC_STAT shm_segsz %zu, expected %u", s.id, static_cast<size_t>(ds.shm_segsz), s.size);
   if (ds.shm_nattch != s.nattch + extra)
-    w.Fail("shmid %d: IPC_STAT shm_nattch %lu, expected %u", s.id, static_cast<unsigned long>(ds.shm_nattch), s.nattch + extra);
+    w.Fail("shmid %d: IPC_STAT shm_nattch %lu, expected %u", s.id, static_cast<unsigned long>(ds.shm_nattch),
+           s.nattch + extra);
   const bool dest = (ds.shm_perm.mode & SHM_DEST) != 0;
-  if (dest == s.keyed) w.Fail("shmid %d: SHM_DEST is %s, expected %s", s.id, dest ? "set" : "clear", s.keyed ? "clear" : "set");
+  if (dest == s.keyed)
+    w.Fail("shmid %d: SHM_DEST is %s, expected %s", s.id, dest ? "set" : "clear", s.keyed ? "clear" : "set");
   const key_t want = s.keyed ? key : IPC_PRIVATE;
   if (ds.shm_perm.__key != want)
-    w.Fail("shmid %d: IPC_STAT key %#x, expected %#x", s.id, static_cast<unsigned>(ds.shm_perm.__key), static_cast<unsigned>(want));
+    w.Fail("shmid %d: IPC_STAT key %#x, expected %#x", s.id, static_cast<unsigned>(ds.shm_perm.__key),
+           static_cast<unsigned>(want));
 }
 
 void VerifyData(Worker& w, const Slot& s, const void* mem, unsigned slot) {
@@ -72,7 +76,8 @@ void VerifyData(Worker& w, const Slot& s, const void* mem, unsigned slot) {
     w.Fail("slot %u shmid %d: byte %ld of %u is %#x, expected %#x", slot, s.id, bad, s.size,
            static_cast<const unsigned char*>(mem)[bad], s.tag ? PatternByte(s.tag, bad) : 0);
   const long tail = VerifyZero(static_cast<const char*>(mem) + s.size, Mapped(s.size) - s.size);
-  if (tail >= 0) w.Fail("slot %u shmid %d: byte %ld past the size (in the rounded-up page) is not zero", slot, s.id, s.size + tail);
+  if (tail >= 0)
+    w.Fail("slot %u shmid %d: byte %ld past the size (in the rounded-up page) is not zero", slot, s.id, s.size + tail);
 }
 
 void Detach(Worker& w, Slot& s, Local& l, unsigned slot, key_t key) {
@@ -144,7 +149,8 @@ void DoOp(Worker& w, Pool& pool, Local& l, unsigned op, unsigned slot) {
         break;
       }
       void* addr = shmat(s.id, nullptr, 0);
-      w.CheckOk(reinterpret_cast<long>(addr), "shmat(shmid %d, NULL, 0)%s", s.id, s.keyed ? "" : " of a removed segment");
+      w.CheckOk(reinterpret_cast<long>(addr), "shmat(shmid %d, NULL, 0)%s", s.id,
+                s.keyed ? "" : " of a removed segment");
       w.CheckOk(madvise(addr, Mapped(s.size), MADV_DONTFORK), "madvise(%p, MADV_DONTFORK)", addr);
       l.att[slot] = addr;
       s.nattch++;
@@ -167,7 +173,8 @@ void DoOp(Worker& w, Pool& pool, Local& l, unsigned op, unsigned slot) {
         Detach(w, s, l, slot, key);
       } else {
         int local = 0;
-        w.CheckErrno(shmdt(&local), EINVAL, "shmdt(%p) of an address that is no attachment", static_cast<void*>(&local));
+        w.CheckErrno(shmdt(&local), EINVAL, "shmdt(%p) of an address that is no attachment",
+                     static_cast<void*>(&local));
       }
       break;
     case kStat:
@@ -275,7 +282,8 @@ void Setup(Run& run) {
   auto* pool = run.SharedArray<Pool>(1);
   pool->fork_ok = DontforkHonoured();
   if (!pool->fork_ok)
-    std::fprintf(stderr, "stress-sysv-churn: note: MADV_DONTFORK is not honoured here (qemu-user?); no fork operations\n");
+    std::fprintf(stderr,
+                 "stress-sysv-churn: note: MADV_DONTFORK is not honoured here (qemu-user?); no fork operations\n");
   pool->slots = static_cast<unsigned>(run.config().Value("segments"));
   pool->slot = run.SharedArray<Slot>(pool->slots);
   for (unsigned i = 0; i < pool->slots; ++i) pool->slot[i].id = -1;
@@ -288,7 +296,8 @@ void Finish(Run& run) {
     const Slot& s = pool.slot[i];
     const int rv = shmget(run.KeyFor(i), 0, 0);
     if (s.id < 0) {
-      if (rv != -1 || errno != ENOENT) run.Fail("slot %u: key %#x still names a segment after every worker ended", i, run.KeyFor(i));
+      if (rv != -1 || errno != ENOENT)
+        run.Fail("slot %u: key %#x still names a segment after every worker ended", i, run.KeyFor(i));
       continue;
     }
     shmid_ds ds{};

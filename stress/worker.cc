@@ -108,7 +108,8 @@ void Worker::CheckErrno(long rv, int expected, const char* fmt, ...) {
   va_start(ap, fmt);
   const std::string call = Format(fmt, ap);
   va_end(ap);
-  if (rv != -1) Fail("%s succeeded (returned %ld), expected failure with %s", call.c_str(), rv, ErrnoName(expected).c_str());
+  if (rv != -1)
+    Fail("%s succeeded (returned %ld), expected failure with %s", call.c_str(), rv, ErrnoName(expected).c_str());
   Fail("%s failed with %s, expected %s", call.c_str(), ErrnoName(err).c_str(), ErrnoName(expected).c_str());
 }
 

@@ -12,8 +12,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "isolation.h"
 #include "../posix/posix_shm.h"
+#include "isolation.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -22,11 +22,12 @@ namespace {
 TEST(DevShmTest, ObjectIsTheFileOfItsNameInDevShm) {
   REQUIREMENTS("NS.DEVSHM.LOCATION");
   SKIP_UNLESS_POSIX_SHM();
-  struct stat dir{};
+  struct stat dir {};
   if (stat("/dev/shm", &dir) != 0) GTEST_SKIP() << "there is no /dev/shm here";
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("where"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), 3 * PageSize()), SyscallSucceeds());
-  struct stat by_fd{}, by_path{};
+  struct stat by_fd {};
+  struct stat by_path {};
   ASSERT_THAT(fstat(shm.fd(), &by_fd), SyscallSucceeds());
   const std::string path = "/dev/shm" + shm.name();
   ASSERT_THAT(stat(path.c_str(), &by_path), SyscallSucceeds());

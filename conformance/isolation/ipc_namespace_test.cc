@@ -161,7 +161,8 @@ TEST(IpcNamespaceTest, LimitsAndSegmentsSetInsideLeaveTheHostUnchanged) {
   EXPECT_THAT(shmget(inner_key, 0, 0), SyscallFailsWithErrno(ENOENT));
   const auto host_entry_after = FindProcShmEntry(seg.id());
   ASSERT_TRUE(host_entry_after.has_value());
-  EXPECT_EQ(Fields(*host_entry_after), Fields(*host_entry_before)) << "the host segment's /proc/sysvipc/shm row changed";
+  EXPECT_EQ(Fields(*host_entry_after), Fields(*host_entry_before))
+      << "the host segment's /proc/sysvipc/shm row changed";
 }
 
 TEST(IpcNamespaceTest, RmidForcedDestroysSegmentsOnLastDetachAndOnCreatorExit) {

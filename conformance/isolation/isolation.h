@@ -46,9 +46,9 @@ inline bool DropCapability(int cap) {
   return !HasEffectiveCapability(cap);
 }
 
-#define SKIP_UNLESS_CAPABILITY(cap)                                                  \
-  do {                                                                               \
-    if (!::shmconform::HasEffectiveCapability(cap))                                  \
+#define SKIP_UNLESS_CAPABILITY(cap)                                                           \
+  do {                                                                                        \
+    if (!::shmconform::HasEffectiveCapability(cap))                                           \
       GTEST_SKIP() << "needs " #cap " in the effective set (run as root); uid " << geteuid(); \
   } while (0)
 
@@ -69,7 +69,7 @@ inline bool EnterPrivateDevShm(NamespaceMode mode) {
 
 inline const NamespaceProbe& ProbeDevShmNamespace() {
   static const NamespaceProbe probe = [] {
-    struct stat st{};
+    struct stat st {};
     if (stat("/dev/shm", &st) != 0 || !S_ISDIR(st.st_mode))
       return NamespaceProbe{std::nullopt, "there is no /dev/shm directory here"};
     return ProbeNamespaces("a mount namespace with a private tmpfs on /dev/shm",
@@ -80,10 +80,9 @@ inline const NamespaceProbe& ProbeDevShmNamespace() {
 
 }  // namespace shmconform
 
-#define SKIP_UNLESS_PRIVATE_DEV_SHM()                                                     \
-  do {                                                                                    \
-    const auto& probe = ::shmconform::ProbeDevShmNamespace();                             \
-    if (!probe.mode) GTEST_SKIP() << probe.why_not;                                       \
-    ::shmconform::RecordNamespaceMode(*probe.mode);                                       \
+#define SKIP_UNLESS_PRIVATE_DEV_SHM()                         \
+  do {                                                        \
+    const auto& probe = ::shmconform::ProbeDevShmNamespace(); \
+    if (!probe.mode) GTEST_SKIP() << probe.why_not;           \
+    ::shmconform::RecordNamespaceMode(*probe.mode);           \
   } while (0)
-

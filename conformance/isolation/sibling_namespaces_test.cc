@@ -17,8 +17,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "isolation.h"
 #include "../posix/posix_shm.h"
+#include "isolation.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {

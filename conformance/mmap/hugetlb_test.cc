@@ -34,8 +34,8 @@ std::optional<uint64_t> Meminfo(const std::string& name) {
 }
 
 struct HugePages {
-  size_t size = 0;     // bytes, 0 when the kernel has no hugetlb support
-  uint64_t free = 0;   // HugePages_Free
+  size_t size = 0;    // bytes, 0 when the kernel has no hugetlb support
+  uint64_t free = 0;  // HugePages_Free
   uint64_t overcommit = 0;
 };
 
@@ -49,20 +49,19 @@ HugePages ProbeHugePages() {
   return hp;
 }
 
-#define SKIP_UNLESS_FREE_HUGE_PAGES(hp, n)                                                            \
-  do {                                                                                                \
+#define SKIP_UNLESS_FREE_HUGE_PAGES(hp, n)                                                                   \
+  do {                                                                                                       \
     if ((hp).size == 0) GTEST_SKIP() << "kernel without hugetlb support (no Hugepagesize in /proc/meminfo)"; \
-    if ((hp).free < (n) && (hp).overcommit == 0)                                                      \
-      GTEST_SKIP() << "needs " << (n) << " free huge page(s); vm.nr_hugepages leaves " << (hp).free   \
-                   << " free (this suite never changes it)";                                          \
+    if ((hp).free < (n) && (hp).overcommit == 0)                                                             \
+      GTEST_SKIP() << "needs " << (n) << " free huge page(s); vm.nr_hugepages leaves " << (hp).free          \
+                   << " free (this suite never changes it)";                                                 \
   } while (0)
 
 TEST(HugetlbTest, MapHugetlbUsesHugePagesAlignedToTheirSize) {
   REQUIREMENTS("MMAP.HUGETLB.MAP");
   const HugePages hp = ProbeHugePages();
   SKIP_UNLESS_FREE_HUGE_PAGES(hp, 1u);
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Anonymous(hp.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_HUGETLB));
+  auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(hp.size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_HUGETLB));
   EXPECT_EQ(map.addr() % hp.size, 0u);
   EXPECT_EQ(map.bytes()[hp.size - 1], '\0');
   std::memset(map.bytes(), 'h', hp.size);
@@ -74,8 +73,8 @@ TEST(HugetlbTest, MapHugetlbLengthIsRoundedUpToAHugePage) {
   REQUIREMENTS("MMAP.HUGETLB.LENGTH_ROUNDED");
   const HugePages hp = ProbeHugePages();
   SKIP_UNLESS_FREE_HUGE_PAGES(hp, 1u);
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Anonymous(PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_HUGETLB));
+  auto map =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_HUGETLB));
   Mapping whole(map.release(), hp.size);  // unmap the whole huge page
   const auto entry = FindMapsEntry(whole.get());
   ASSERT_TRUE(entry.has_value());
@@ -87,8 +86,7 @@ TEST(HugetlbTest, MunmapInsideAHugePageFailsWithEINVAL) {
   REQUIREMENTS("MMAP.HUGETLB.MUNMAP_UNALIGNED");
   const HugePages hp = ProbeHugePages();
   SKIP_UNLESS_FREE_HUGE_PAGES(hp, 1u);
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Anonymous(hp.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_HUGETLB));
+  auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(hp.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_HUGETLB));
   std::strcpy(map.bytes(), "whole");
   EXPECT_THAT(munmap(map.bytes() + PageSize(), PageSize()), SyscallFailsWithErrno(EINVAL));
   EXPECT_STREQ(map.bytes(), "whole");
@@ -98,8 +96,7 @@ TEST(HugetlbTest, SharedHugetlbMappingIsSharedWithForkedChild) {
   REQUIREMENTS("MMAP.HUGETLB.MAP");
   const HugePages hp = ProbeHugePages();
   SKIP_UNLESS_FREE_HUGE_PAGES(hp, 1u);
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Anonymous(hp.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_HUGETLB));
+  auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(hp.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_HUGETLB));
   char* p = map.bytes() + hp.size - 16;
   EXPECT_THAT(RunInChild([p] { std::strcpy(p, "child"); }), ExitedWithCode(0));
   EXPECT_STREQ(p, "child");

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstring>
 #include <optional>
-#include <sstream>
 #include <ostream>
+#include <sstream>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -121,7 +121,7 @@ TEST(MadviseTest, AccessPatternHintsSucceedAndKeepContents) {
   if (!VmFlagsOf(map.get())) GTEST_SKIP() << "no VmFlags in /proc/self/smaps: the hints' effect cannot be seen here";
   struct Hint {
     int advice;
-    const char* sets;      // the VmFlags entry the advice sets, or nullptr
+    const char* sets;       // the VmFlags entry the advice sets, or nullptr
     const char* clears[2];  // entries it must leave unset
   };
   for (const Hint& h : {Hint{MADV_RANDOM, " rr ", {" sr ", nullptr}}, Hint{MADV_SEQUENTIAL, " sr ", {" rr ", nullptr}},
@@ -171,13 +171,12 @@ TEST_P(MadviseErrorTest, FailsWithTheDocumentedErrno) {
               SyscallFailsWithErrno(c.expected_errno));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, MadviseErrorTest,
-    ::testing::Values(MadviseErrorCase{"UnalignedAddress", 1, 1, MADV_NORMAL, EINVAL},
-                      MadviseErrorCase{"UnknownAdvice", 0, 1, 12345, EINVAL},
-                      MadviseErrorCase{"UnmappedPage", PageSize(), 1, MADV_NORMAL, ENOMEM},
-                      MadviseErrorCase{"RangeWithAnUnmappedPage", 0, 3, MADV_WILLNEED, ENOMEM}),
-    [](const auto& info) { return std::string(info.param.what); });
+INSTANTIATE_TEST_SUITE_P(Table, MadviseErrorTest,
+                         ::testing::Values(MadviseErrorCase{"UnalignedAddress", 1, 1, MADV_NORMAL, EINVAL},
+                                           MadviseErrorCase{"UnknownAdvice", 0, 1, 12345, EINVAL},
+                                           MadviseErrorCase{"UnmappedPage", PageSize(), 1, MADV_NORMAL, ENOMEM},
+                                           MadviseErrorCase{"RangeWithAnUnmappedPage", 0, 3, MADV_WILLNEED, ENOMEM}),
+                         [](const auto& info) { return std::string(info.param.what); });
 
 }  // namespace
 }  // namespace shmconform

@@ -59,9 +59,7 @@ inline size_t NonZeroBytes(const char* p, size_t n) {
 }
 
 // True when `addr` is mapped (msync fails with ENOMEM on unmapped pages).
-inline bool IsMapped(const void* addr) {
-  return msync(const_cast<void*>(addr), PageSize(), MS_ASYNC) == 0;
-}
+inline bool IsMapped(const void* addr) { return msync(const_cast<void*>(addr), PageSize(), MS_ASYNC) == 0; }
 
 // An address range of `pages` pages that is reserved (PROT_NONE) and owned by
 // the returned Mapping; tests place MAP_FIXED mappings inside it, so nothing

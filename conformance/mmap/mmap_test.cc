@@ -22,8 +22,8 @@
 namespace shmconform {
 namespace {
 
-using ::testing::Optional;
 using ::testing::Field;
+using ::testing::Optional;
 
 // A flag bit no architecture we run on defines (bits 21-25 are unassigned).
 constexpr int kUnknownMapFlag = 1 << 21;
@@ -75,8 +75,7 @@ TEST_P(MmapErrorTest, FailsWithMapFailedAndTheDocumentedErrno) {
   ROW_REQUIREMENTS(c.requirement);
   RecordRequirements({c.requirement, "MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED"});  // the run's property: both
   RecordProperty("variant", VariantName(c.variant));
-  if (c.fd == FdKind::kDevNull && access("/dev/null", R_OK | W_OK) != 0)
-    GTEST_SKIP() << "no /dev/null here";
+  if (c.fd == FdKind::kDevNull && access("/dev/null", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/null here";
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   auto dir = ASSERT_NO_ERRNO_AND_VALUE(TempDir::Create());
   auto fd = ASSERT_NO_ERRNO_AND_VALUE(FdFor(c.fd, file, dir));
@@ -107,28 +106,39 @@ constexpr off_t kMaxOffset = std::numeric_limits<off_t>::max();
 std::vector<MmapErrorCase> ErrorRows(CallVariant variant) {
   std::vector<MmapErrorCase> rows = {
       MmapErrorCase{"NeitherSharedNorPrivate", "MMAP.MMAP.NO_TYPE_EINVAL", FdKind::kReadWrite, 2, kRW, 0, 0, EINVAL},
-      MmapErrorCase{"NeitherSharedNorPrivateAnonymous", "MMAP.MMAP.NO_TYPE_EINVAL", FdKind::kNone, 2, kRW, MAP_ANONYMOUS, 0, EINVAL},
+      MmapErrorCase{"NeitherSharedNorPrivateAnonymous", "MMAP.MMAP.NO_TYPE_EINVAL", FdKind::kNone, 2, kRW,
+                    MAP_ANONYMOUS, 0, EINVAL},
       MmapErrorCase{"ZeroLength", "MMAP.MMAP.ZERO_LENGTH_EINVAL", FdKind::kReadWrite, 0, kRW, MAP_SHARED, 0, EINVAL},
-      MmapErrorCase{"ZeroLengthAnonymous", "MMAP.MMAP.ZERO_LENGTH_EINVAL", FdKind::kNone, 0, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0, EINVAL},
-      MmapErrorCase{"OffsetNotPageMultiple", "MMAP.MMAP.OFFSET_UNALIGNED_EINVAL", FdKind::kReadWrite, 2, kRW, MAP_SHARED, 1, EINVAL},
-      MmapErrorCase{"UnknownFlagWithSharedValidate", "MMAP.MMAP.UNKNOWN_FLAGS_VALIDATE_EOPNOTSUPP", FdKind::kReadWrite, 2, kRW,
-                      MAP_SHARED_VALIDATE | kUnknownMapFlag, 0, EOPNOTSUPP},
-      MmapErrorCase{"FdMinusOneWithoutAnonymous", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kNone, 2, PROT_READ, MAP_PRIVATE, 0, EBADF},
+      MmapErrorCase{"ZeroLengthAnonymous", "MMAP.MMAP.ZERO_LENGTH_EINVAL", FdKind::kNone, 0, kRW,
+                    MAP_PRIVATE | MAP_ANONYMOUS, 0, EINVAL},
+      MmapErrorCase{"OffsetNotPageMultiple", "MMAP.MMAP.OFFSET_UNALIGNED_EINVAL", FdKind::kReadWrite, 2, kRW,
+                    MAP_SHARED, 1, EINVAL},
+      MmapErrorCase{"UnknownFlagWithSharedValidate", "MMAP.MMAP.UNKNOWN_FLAGS_VALIDATE_EOPNOTSUPP", FdKind::kReadWrite,
+                    2, kRW, MAP_SHARED_VALIDATE | kUnknownMapFlag, 0, EOPNOTSUPP},
+      MmapErrorCase{"FdMinusOneWithoutAnonymous", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kNone, 2, PROT_READ, MAP_PRIVATE, 0,
+                    EBADF},
       MmapErrorCase{"ClosedFd", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kClosed, 2, PROT_READ, MAP_SHARED, 0, EBADF},
-      MmapErrorCase{"SharedWritableOnReadOnlyFd", "MMAP.MMAP.SHARED_WRITE_NEEDS_WRITE_FD_EACCES", FdKind::kReadOnly, 2, kRW, MAP_SHARED, 0, EACCES},
-      MmapErrorCase{"SharedWriteOnlyProtOnReadOnlyFd", "MMAP.MMAP.SHARED_WRITE_NEEDS_WRITE_FD_EACCES", FdKind::kReadOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
-      MmapErrorCase{"SharedReadOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_READ, MAP_SHARED, 0, EACCES},
-      MmapErrorCase{"SharedWriteOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
-      MmapErrorCase{"PrivateOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_READ, MAP_PRIVATE, 0, EACCES},
-      MmapErrorCase{"Pipe", "MMAP.MMAP.UNSUPPORTED_FILE_TYPE_ENODEV", FdKind::kPipe, 2, PROT_READ, MAP_SHARED, 0, ENODEV},
-      MmapErrorCase{"Directory", "MMAP.MMAP.UNSUPPORTED_FILE_TYPE_ENODEV", FdKind::kDirectory, 2, PROT_READ, MAP_PRIVATE, 0, ENODEV},
+      MmapErrorCase{"SharedWritableOnReadOnlyFd", "MMAP.MMAP.SHARED_WRITE_NEEDS_WRITE_FD_EACCES", FdKind::kReadOnly, 2,
+                    kRW, MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"SharedWriteOnlyProtOnReadOnlyFd", "MMAP.MMAP.SHARED_WRITE_NEEDS_WRITE_FD_EACCES",
+                    FdKind::kReadOnly, 2, PROT_WRITE, MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"SharedReadOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_READ,
+                    MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"SharedWriteOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_WRITE,
+                    MAP_SHARED, 0, EACCES},
+      MmapErrorCase{"PrivateOnWriteOnlyFd", "MMAP.MMAP.FD_NOT_READABLE_EACCES", FdKind::kWriteOnly, 2, PROT_READ,
+                    MAP_PRIVATE, 0, EACCES},
+      MmapErrorCase{"Pipe", "MMAP.MMAP.UNSUPPORTED_FILE_TYPE_ENODEV", FdKind::kPipe, 2, PROT_READ, MAP_SHARED, 0,
+                    ENODEV},
+      MmapErrorCase{"Directory", "MMAP.MMAP.UNSUPPORTED_FILE_TYPE_ENODEV", FdKind::kDirectory, 2, PROT_READ,
+                    MAP_PRIVATE, 0, ENODEV},
       MmapErrorCase{"DevNull", "MMAP.MMAP.DEV_NULL_ENODEV", FdKind::kDevNull, 2, PROT_READ, MAP_SHARED, 0, ENODEV},
-      MmapErrorCase{"OffsetPlusLengthBeyondOffsetMaximum", "MMAP.MMAP.OFFSET_OVERFLOW_EOVERFLOW", FdKind::kReadWrite, 2, PROT_READ, MAP_SHARED,
-                      kMaxOffset, EOVERFLOW},
-      MmapErrorCase{"LengthOfTheWholeAddressSpace", "MMAP.MMAP.NO_ROOM_ENOMEM", FdKind::kNone, SIZE_MAX, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0,
-                      ENOMEM},
-      MmapErrorCase{"LargestPageAlignedLength", "MMAP.MMAP.NO_ROOM_ENOMEM", FdKind::kNone, SIZE_MAX - 1, kRW, MAP_PRIVATE | MAP_ANONYMOUS, 0,
-                      ENOMEM}};
+      MmapErrorCase{"OffsetPlusLengthBeyondOffsetMaximum", "MMAP.MMAP.OFFSET_OVERFLOW_EOVERFLOW", FdKind::kReadWrite, 2,
+                    PROT_READ, MAP_SHARED, kMaxOffset, EOVERFLOW},
+      MmapErrorCase{"LengthOfTheWholeAddressSpace", "MMAP.MMAP.NO_ROOM_ENOMEM", FdKind::kNone, SIZE_MAX, kRW,
+                    MAP_PRIVATE | MAP_ANONYMOUS, 0, ENOMEM},
+      MmapErrorCase{"LargestPageAlignedLength", "MMAP.MMAP.NO_ROOM_ENOMEM", FdKind::kNone, SIZE_MAX - 1, kRW,
+                    MAP_PRIVATE | MAP_ANONYMOUS, 0, ENOMEM}};
   for (auto& row : rows) row.variant = variant;
   return rows;
 }
@@ -164,7 +174,8 @@ TEST(MmapTest, NonFixedAddressIsPageAlignedAndNeverOverlapsAnExistingMapping) {
   auto hinted = ASSERT_NO_ERRNO_AND_VALUE(
       Mapping::Map(existing.get(), 2 * PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   EXPECT_EQ(hinted.addr() % PageSize(), 0u);
-  EXPECT_TRUE(hinted.addr() + hinted.length() <= existing.addr() || existing.addr() + existing.length() <= hinted.addr())
+  EXPECT_TRUE(hinted.addr() + hinted.length() <= existing.addr() ||
+              existing.addr() + existing.length() <= hinted.addr())
       << "hinted mapping overlaps the existing one";
   EXPECT_STREQ(existing.bytes(), "existing");
 }
@@ -186,7 +197,7 @@ TEST(MmapTest, FixedReplacesWhatWasMappedThere) {
   ASSERT_THAT(mmap(old.get(), PageSize(), PROT_READ, MAP_SHARED | MAP_FIXED, file.fd(), 0),
               SyscallSucceedsWithValue(old.get()));
   EXPECT_EQ(std::string(old.bytes(), 14), std::string("file contents", 14));  // old contents gone
-  EXPECT_EQ(old.bytes()[PageSize()], 'o');  // the page not covered is untouched
+  EXPECT_EQ(old.bytes()[PageSize()], 'o');                                    // the page not covered is untouched
 }
 
 TEST(MmapTest, FixedAtUnalignedAddressFailsWithEINVAL) {
@@ -240,7 +251,8 @@ TEST(MmapFaultTest, AccessToAPageWhollyBeyondEndOfFileRaisesSigbusAdrerr) {
   REQUIREMENTS("MMAP.FAULT.BEYOND_EOF_SIGBUS");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(FileHolding("short", 5));
   for (int flags : {MAP_SHARED, MAP_PRIVATE}) {
-    auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, 3 * PageSize(), PROT_READ | PROT_WRITE, flags, file.fd(), 0));
+    auto map =
+        ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, 3 * PageSize(), PROT_READ | PROT_WRITE, flags, file.fd(), 0));
     volatile char* second = map.bytes() + PageSize();
     volatile char* third = map.bytes() + 2 * PageSize() + 9;
     EXPECT_THAT(RunInChild([second] { (void)*second; }), FaultedWith(SIGBUS, BUS_ADRERR, second)) << flags;
@@ -264,8 +276,8 @@ SysResult<TempFile> TenByteFileWithStoresPastItsEnd() {
 TEST(MmapFaultTest, TailOfTheLastPageReadsZeroAndIsNeverWrittenToTheFile) {
   REQUIREMENTS("MMAP.FAULT.EOF_TAIL_ZERO_NOT_WRITTEN");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(FileHolding("0123456789", 10));
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0));
+  auto map =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0));
   EXPECT_EQ(NonZeroBytes(map.bytes() + 10, PageSize() - 10), 0u);
   map.reset();
   auto stored = ASSERT_NO_ERRNO_AND_VALUE(TenByteFileWithStoresPastItsEnd());
@@ -313,8 +325,8 @@ TEST_P(MmapMapsTest, ProcSelfMapsShowsProtectionAndSharing) {
   REQUIREMENTS("MMAP.MMAP.PROC_MAPS");
   const MapsCase& c = GetParam();
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(2 * PageSize()));
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, 2 * PageSize(), c.prot,
-                                                    c.flags | (c.file ? 0 : MAP_ANONYMOUS), c.file ? file.fd() : -1, 0));
+  auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(
+      nullptr, 2 * PageSize(), c.prot, c.flags | (c.file ? 0 : MAP_ANONYMOUS), c.file ? file.fd() : -1, 0));
   const auto entry = FindMapsEntry(map.bytes() + PageSize());
   ASSERT_TRUE(entry.has_value()) << "no /proc/self/maps line for the mapping";
   EXPECT_EQ(entry->perms, c.perms);

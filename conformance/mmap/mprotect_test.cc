@@ -34,8 +34,8 @@ TEST(MprotectTest, ReadOnlyKeepsContentsAndMakesWritesFaultWithAccerr) {
 TEST(MprotectTest, NoneMakesReadsFaultAndRestoringKeepsContents) {
   REQUIREMENTS("MMAP.MPROTECT.TAKES_EFFECT");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(FileHolding("file page", PageSize()));
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0));
+  auto map =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0));
   ASSERT_THAT(mprotect(map.get(), PageSize(), PROT_NONE), SyscallSucceeds());
   volatile char* p = map.bytes() + PageSize() - 2;
   EXPECT_THAT(RunInChild([p] { (void)*p; }), FaultedWith(SIGSEGV, SEGV_ACCERR, p));
@@ -92,13 +92,12 @@ TEST_P(MprotectErrorTest, FailsWithTheDocumentedErrno) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, MprotectErrorTest,
-    ::testing::Values(MprotectErrorCase{"UnalignedAddress", 1, 1, PROT_READ, EINVAL},
-                      MprotectErrorCase{"UnknownProtBit", 0, 1, PROT_READ | 0x100, EINVAL},
-                      MprotectErrorCase{"UnmappedPage", PageSize(), 1, PROT_READ, ENOMEM},
-                      MprotectErrorCase{"RangeWithAnUnmappedPage", 0, 3, PROT_READ, ENOMEM}),
-    [](const auto& info) { return std::string(info.param.what); });
+INSTANTIATE_TEST_SUITE_P(Table, MprotectErrorTest,
+                         ::testing::Values(MprotectErrorCase{"UnalignedAddress", 1, 1, PROT_READ, EINVAL},
+                                           MprotectErrorCase{"UnknownProtBit", 0, 1, PROT_READ | 0x100, EINVAL},
+                                           MprotectErrorCase{"UnmappedPage", PageSize(), 1, PROT_READ, ENOMEM},
+                                           MprotectErrorCase{"RangeWithAnUnmappedPage", 0, 3, PROT_READ, ENOMEM}),
+                         [](const auto& info) { return std::string(info.param.what); });
 
 }  // namespace
 }  // namespace shmconform

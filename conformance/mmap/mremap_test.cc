@@ -177,8 +177,7 @@ INSTANTIATE_TEST_SUITE_P(
         MremapErrorCase{"UnknownFlag", 0, 1, 2, MREMAP_MAYMOVE | 0x100, 0, EINVAL},
         MremapErrorCase{"FixedWithoutMaymove", 0, 1, 1, MREMAP_FIXED, 2 * PageSize(), EINVAL},
         MremapErrorCase{"FixedNewRangeOverlapsOld", 0, 2, 2, MREMAP_MAYMOVE | MREMAP_FIXED, PageSize(), EINVAL},
-        MremapErrorCase{"FixedUnalignedNewAddress", 0, 1, 1, MREMAP_MAYMOVE | MREMAP_FIXED, 2 * PageSize() + 1,
-                        EINVAL},
+        MremapErrorCase{"FixedUnalignedNewAddress", 0, 1, 1, MREMAP_MAYMOVE | MREMAP_FIXED, 2 * PageSize() + 1, EINVAL},
         MremapErrorCase{"OldSizeZeroOnAPrivateMapping", 0, 0, 1, MREMAP_MAYMOVE, 0, EINVAL},
         MremapErrorCase{"OldRangeNotMapped", 2 * PageSize(), 1, 2, MREMAP_MAYMOVE, 0, EFAULT}),
     [](const auto& info) { return std::string(info.param.what); });

@@ -35,7 +35,8 @@ TEST(MsyncTest, SyncWritesTheDataToTheFileSystem) {
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   struct statfs fs {};
   ASSERT_THAT(fstatfs(file.fd(), &fs), SyscallSucceeds());
-  if (fs.f_type == 0x01021994 /* TMPFS_MAGIC */ || fs.f_type == static_cast<decltype(fs.f_type)>(0x858458f6) /* RAMFS */)
+  if (fs.f_type == 0x01021994 /* TMPFS_MAGIC */ ||
+      fs.f_type == static_cast<decltype(fs.f_type)>(0x858458f6) /* RAMFS */)
     GTEST_SKIP() << "the scratch directory is on tmpfs/ramfs, which keeps file data only in memory: "
                     "MS_SYNC has nothing to write back";
   SKIP_UNLESS_SMAPS_DIRTY_TRACKS_STORES();
@@ -118,14 +119,13 @@ TEST_P(MsyncErrorTest, FailsWithTheDocumentedErrno) {
               SyscallFailsWithErrno(c.expected_errno));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Table, MsyncErrorTest,
-    ::testing::Values(MsyncErrorCase{"SyncAndAsyncTogether", 0, 1, MS_SYNC | MS_ASYNC, EINVAL},
-                      MsyncErrorCase{"UnknownFlag", 0, 1, MS_SYNC | 0x100, EINVAL},
-                      MsyncErrorCase{"UnalignedAddress", 1, 1, MS_SYNC, EINVAL},
-                      MsyncErrorCase{"RangeWithAnUnmappedPage", 0, 3, MS_SYNC, ENOMEM},
-                      MsyncErrorCase{"UnmappedPage", PageSize(), 1, MS_ASYNC, ENOMEM}),
-    [](const auto& info) { return std::string(info.param.what); });
+INSTANTIATE_TEST_SUITE_P(Table, MsyncErrorTest,
+                         ::testing::Values(MsyncErrorCase{"SyncAndAsyncTogether", 0, 1, MS_SYNC | MS_ASYNC, EINVAL},
+                                           MsyncErrorCase{"UnknownFlag", 0, 1, MS_SYNC | 0x100, EINVAL},
+                                           MsyncErrorCase{"UnalignedAddress", 1, 1, MS_SYNC, EINVAL},
+                                           MsyncErrorCase{"RangeWithAnUnmappedPage", 0, 3, MS_SYNC, ENOMEM},
+                                           MsyncErrorCase{"UnmappedPage", PageSize(), 1, MS_ASYNC, ENOMEM}),
+                         [](const auto& info) { return std::string(info.param.what); });
 
 timespec MtimeOf(int fd) {
   struct stat st {};

@@ -87,12 +87,12 @@ INSTANTIATE_TEST_SUITE_P(Values, SeedProgramsTest, ::testing::Values(42, -100));
 TEST(SeedProgramsTest, UnrelatedProcessesShareThroughOneFileBothWays) {
   REQUIREMENTS("MMAP.SHARED.UNRELATED_PROCESSES");
   auto file = ASSERT_NO_ERRNO_AND_VALUE(FileHolding("from the test", PageSize()));
-  auto map = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0));
+  auto map =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, file.fd(), 0));
   std::snprintf(map.bytes(), PageSize(), "stored by the test");
   ASSERT_EXEC_SCENARIO(r, "MapPrintAndStore", {file.path(), "stored by the exec"});
   ASSERT_THAT(r.outcome, ExitedWithCode(0));
-  EXPECT_EQ(r.output, "stored by the test");    // our store reached its mapping
+  EXPECT_EQ(r.output, "stored by the test");        // our store reached its mapping
   EXPECT_STREQ(map.bytes(), "stored by the exec");  // and its store reached ours
 }
 

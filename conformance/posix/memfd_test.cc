@@ -34,8 +34,8 @@ const std::optional<std::string>& WhyNoMemfd() {
   return why;
 }
 
-#define SKIP_UNLESS_MEMFD()                                                  \
-  do {                                                                       \
+#define SKIP_UNLESS_MEMFD()                                                                      \
+  do {                                                                                           \
     if (const auto& why = WhyNoMemfd(); why) FEATURE_MISSING_SINCE(3, 17, "memfd_create", *why); \
   } while (0)
 
@@ -53,7 +53,7 @@ TEST(MemfdTest, CreatesAnonymousEmptyReadWriteFile) {
   const int fd = memfd_create("shmconform.anon", MFD_CLOEXEC);
   ASSERT_THAT(fd, SyscallSucceeds());
   UniqueFd owner(fd);
-  struct stat st{};
+  struct stat st {};
   ASSERT_THAT(fstat(fd, &st), SyscallSucceeds());
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_EQ(st.st_size, 0);
@@ -78,7 +78,8 @@ TEST(MemfdTest, MemoryIsSharedWithForkedChild) {
   REQUIREMENTS("MEMFD.SHARE.FORK");
   SKIP_UNLESS_MEMFD();
   auto fd = ASSERT_NO_ERRNO_AND_VALUE(Memfd(MFD_CLOEXEC, PageSize()));
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
   std::strcpy(m.bytes(), "from parent");
   const int raw = fd.get();
   EXPECT_THAT(RunInChild([raw] {
@@ -120,7 +121,8 @@ TEST(MemfdTest, MemoryIsSharedWithProcessReceivingTheDescriptor) {
   SKIP_UNLESS_MEMFD();
   // MFD_CLOEXEC: the exec'ed receiver gets the memory only through the socket.
   auto fd = ASSERT_NO_ERRNO_AND_VALUE(Memfd(MFD_CLOEXEC, PageSize()));
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
   std::strcpy(m.bytes(), "from sender");
   int sv[2];
   ASSERT_THAT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), SyscallSucceeds());
@@ -189,7 +191,8 @@ TEST(MemfdSealTest, SealWriteIsRefusedWhileAWritableSharedMappingExists) {
   REQUIREMENTS("MEMFD.SEAL.WRITE_BUSY");
   SKIP_UNLESS_MEMFD();
   auto fd = ASSERT_NO_ERRNO_AND_VALUE(Memfd(MFD_CLOEXEC | MFD_ALLOW_SEALING, PageSize()));
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
   EXPECT_THAT(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE), SyscallFailsWithErrno(EBUSY));
   EXPECT_THAT(fcntl(fd.get(), F_GET_SEALS), SyscallSucceedsWithValue(0));
   m.reset();
@@ -203,11 +206,10 @@ TEST(MemfdSealTest, SealWriteRefusesWritesAndWritableSharedMappings) {
   ASSERT_THAT(pwrite(fd.get(), "before", 6, 0), SyscallSucceedsWithValue(6));
   ASSERT_THAT(fcntl(fd.get(), F_ADD_SEALS, F_SEAL_WRITE), SyscallSucceeds());
   EXPECT_THAT(pwrite(fd.get(), "after", 5, 0), SyscallFailsWithErrno(EPERM));
-  EXPECT_THAT(mmap(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0),
-              SyscallFailsWithErrno(EPERM));
+  EXPECT_THAT(mmap(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0), SyscallFailsWithErrno(EPERM));
   // Reading, and a private copy, stay allowed; the contents are unchanged.
-  auto priv = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.get(), 0));
+  auto priv =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd.get(), 0));
   priv.bytes()[0] = 'X';
   char data[7] = {};
   EXPECT_THAT(pread(fd.get(), data, 6, 0), SyscallSucceedsWithValue(6));
@@ -218,7 +220,8 @@ TEST(MemfdSealTest, FutureWriteKeepsExistingMappingsButRefusesNewWriters) {
   REQUIREMENTS("MEMFD.SEAL.FUTURE_WRITE");
   SKIP_UNLESS_MEMFD();
   auto fd = ASSERT_NO_ERRNO_AND_VALUE(Memfd(MFD_CLOEXEC | MFD_ALLOW_SEALING, PageSize()));
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
   if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_FUTURE_WRITE) != 0) {
     ASSERT_EQ(errno, EINVAL) << DescribeErrno(errno);
     FEATURE_MISSING_SINCE(5, 1, "F_SEAL_FUTURE_WRITE", "F_ADD_SEALS fails with EINVAL");
@@ -229,8 +232,7 @@ TEST(MemfdSealTest, FutureWriteKeepsExistingMappingsButRefusesNewWriters) {
   EXPECT_THAT(pread(fd.get(), data, 11, 0), SyscallSucceedsWithValue(11));
   EXPECT_STREQ(data, "old mapping");
   EXPECT_THAT(pwrite(fd.get(), "x", 1, 0), SyscallFailsWithErrno(EPERM));
-  EXPECT_THAT(mmap(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0),
-              SyscallFailsWithErrno(EPERM));
+  EXPECT_THAT(mmap(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0), SyscallFailsWithErrno(EPERM));
   EXPECT_TRUE(Mapping::Map(nullptr, PageSize(), PROT_READ, MAP_SHARED, fd.get(), 0).ok());
 }
 

@@ -28,7 +28,7 @@ inline const std::optional<std::string>& WhyNoPosixShm() {
 
 }  // namespace shmconform
 
-#define SKIP_UNLESS_POSIX_SHM()                                                  \
-  do {                                                                           \
+#define SKIP_UNLESS_POSIX_SHM()                                                     \
+  do {                                                                              \
     if (const auto& why = ::shmconform::WhyNoPosixShm(); why) GTEST_SKIP() << *why; \
   } while (0)

@@ -21,7 +21,7 @@ namespace shmconform {
 namespace {
 
 struct stat StatOf(int fd) {
-  struct stat st{};
+  struct stat st {};
   EXPECT_THAT(fstat(fd, &st), SyscallSucceeds());
   return st;
 }
@@ -186,7 +186,8 @@ TEST(ShmOpenTest, ObjectIsSharedWithForkedChild) {
   SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("fork"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
   std::strcpy(m.bytes(), "from parent");
   const int fd = shm.fd();
   char* inherited = m.bytes();
@@ -220,7 +221,8 @@ TEST(ShmOpenTest, ObjectIsSharedWithUnrelatedProcessOpeningTheName) {
   SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("byname"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
   std::strcpy(m.bytes(), "from parent");
   ASSERT_EXEC_SCENARIO(r, "ShmOpenByNameAndReply", {shm.name()});
   EXPECT_THAT(r.outcome, ExitedWithCode(0));
@@ -268,17 +270,13 @@ TEST_P(ShmOpenAccessTest, OtherUserIsCheckedAgainstTheMode) {
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("access"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(fchmod(shm.fd(), c.mode), SyscallSucceeds());  // exact mode, whatever the umask
   const char* name = shm.name().c_str();
-  EXPECT_THAT(RunAsUser([&] {
-                CHILD_CHECK_RESULT(shm_open(name, c.oflag, 0), c.expected_errno);
-              }),
-              ExitedWithCode(0));
+  EXPECT_THAT(RunAsUser([&] { CHILD_CHECK_RESULT(shm_open(name, c.oflag, 0), c.expected_errno); }), ExitedWithCode(0));
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, ShmOpenAccessTest,
                          ::testing::Values(AccessCase{0600, O_RDONLY, EACCES}, AccessCase{0600, O_RDWR, EACCES},
                                            AccessCase{0604, O_RDONLY, 0}, AccessCase{0604, O_RDWR, EACCES},
-                                           AccessCase{0606, O_RDWR, 0},
-                                           AccessCase{0604, O_RDWR | O_TRUNC, EACCES}));
+                                           AccessCase{0606, O_RDWR, 0}, AccessCase{0604, O_RDWR | O_TRUNC, EACCES}));
 
 // The descriptor is the lowest one not open. `first` took the lowest free
 // number; once it is closed again, that number is the lowest free one and

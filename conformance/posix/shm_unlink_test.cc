@@ -31,7 +31,8 @@ TEST(ShmUnlinkTest, OpenDescriptorsAndMappingsKeepWorking) {
   SKIP_UNLESS_POSIX_SHM();
   auto shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(UniqueShmName("survive"), O_RDWR | O_CREAT | O_EXCL, 0600));
   ASSERT_THAT(ftruncate(shm.fd(), PageSize()), SyscallSucceeds());
-  auto m = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
+  auto m =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
   ASSERT_THAT(shm_unlink(shm.name().c_str()), SyscallSucceeds());
 
   std::strcpy(m.bytes(), "after unlink");
@@ -40,8 +41,8 @@ TEST(ShmUnlinkTest, OpenDescriptorsAndMappingsKeepWorking) {
   EXPECT_STREQ(data, "after unlink");
   // The descriptor still resizes and maps the object.
   ASSERT_THAT(ftruncate(shm.fd(), 2 * PageSize()), SyscallSucceeds());
-  auto m2 = ASSERT_NO_ERRNO_AND_VALUE(
-      Mapping::Map(nullptr, 2 * PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
+  auto m2 =
+      ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, 2 * PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, shm.fd(), 0));
   EXPECT_STREQ(m2.bytes(), "after unlink");
   m2.bytes()[PageSize()] = 'z';
   EXPECT_THAT(pread(shm.fd(), data, 1, PageSize()), SyscallSucceedsWithValue(1));
@@ -55,7 +56,8 @@ TEST(ShmUnlinkTest, NameIsReusableForANewObjectWhileTheOldOneLives) {
   ASSERT_THAT(ftruncate(old_shm.fd(), PageSize()), SyscallSucceeds());
   ASSERT_THAT(shm_unlink(old_shm.name().c_str()), SyscallSucceeds());
   auto new_shm = ASSERT_NO_ERRNO_AND_VALUE(PosixShm::Open(old_shm.name(), O_RDWR | O_CREAT | O_EXCL, 0600));
-  struct stat old_st{}, new_st{};
+  struct stat old_st {};
+  struct stat new_st {};
   ASSERT_THAT(fstat(old_shm.fd(), &old_st), SyscallSucceeds());
   ASSERT_THAT(fstat(new_shm.fd(), &new_st), SyscallSucceeds());
   EXPECT_NE(old_st.st_ino, new_st.st_ino);
@@ -77,7 +79,7 @@ TEST(ShmUnlinkTest, OtherUserCannotUnlinkFailsWithEACCES) {
   SKIP_UNLESS_POSIX_SHM();
   SKIP_UNLESS_CAN_CHANGE_UID();
   // Only a sticky /dev/shm (the usual 1777) keeps other users from removing names.
-  struct stat dir{};
+  struct stat dir {};
   if (stat("/dev/shm", &dir) != 0 || !(dir.st_mode & S_ISVTX))
     GTEST_SKIP() << "/dev/shm is absent or not sticky here: any writer may remove names";
   // Even a mode that lets everyone write the object does not let them remove it.

@@ -49,11 +49,11 @@ std::string Hex(unsigned long v) {
 }
 
 // memfd_create itself (Linux 3.17): missing on a newer kernel is a failure.
-#define REQUIRE_MEMFD()                                                                          \
-  do {                                                                                           \
-    const int probe_fd_ = memfd_create("shmconform.probe", MFD_CLOEXEC);                         \
-    if (probe_fd_ < 0) FEATURE_MISSING_SINCE(3, 17, "memfd_create", DescribeErrno(errno));       \
-    close(probe_fd_);                                                                            \
+#define REQUIRE_MEMFD()                                                                    \
+  do {                                                                                     \
+    const int probe_fd_ = memfd_create("shmconform.probe", MFD_CLOEXEC);                   \
+    if (probe_fd_ < 0) FEATURE_MISSING_SINCE(3, 17, "memfd_create", DescribeErrno(errno)); \
+    close(probe_fd_);                                                                      \
   } while (0)
 
 class MemfdUnknownBitsTest : public ::testing::TestWithParam<CallVariant> {

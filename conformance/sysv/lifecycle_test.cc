@@ -233,8 +233,7 @@ TEST(LifecycleTest, SuiteRunLeavesNoSegmentBehind) {
   const std::string filter =
       std::string("--gtest_filter=LifecycleTest.*:ShmgetTest.Unrelated*:ShmgetTest.Creators*:ShmctlTest.Creator*-") +
       self_test->test_suite_name() + "." + self_test->name();
-  std::vector<char*> argv = {const_cast<char*>(SelfExecutable().c_str()), const_cast<char*>(filter.c_str()),
-                             nullptr};
+  std::vector<char*> argv = {const_cast<char*>(SelfExecutable().c_str()), const_cast<char*>(filter.c_str()), nullptr};
   std::vector<char*> envp;  // no GTEST_* variables: no report files, no sharding
   for (char** e = environ; *e; ++e)
     if (std::strncmp(*e, "GTEST_", 6) != 0) envp.push_back(*e);

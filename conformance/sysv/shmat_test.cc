@@ -20,9 +20,9 @@ namespace shmconform {
 namespace {
 
 using sysv::Between;
-using sysv::KernelSeconds;
 using sysv::Caller;
 using sysv::GiveToCaller;
+using sysv::KernelSeconds;
 using sysv::StatOf;
 
 void* const kFailed = reinterpret_cast<void*>(-1);
@@ -97,8 +97,8 @@ TEST(ShmatTest, ShmRemapReplacesAnExistingMapping) {
   std::strcpy(At(writer.get(), PageSize()), "segment");
   char* where = static_cast<char*>(FindUnmappedRange(2 * PageSize(), Shmlba()));
   ASSERT_NE(where, nullptr);
-  auto other = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(where, 2 * PageSize(), PROT_READ | PROT_WRITE,
-                                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+  auto other = ASSERT_NO_ERRNO_AND_VALUE(
+      Mapping::Map(where, 2 * PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
   std::memset(other.bytes(), 'm', 2 * PageSize());
   auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id(), where, SHM_REMAP));
   EXPECT_EQ(att.get(), where);
@@ -172,26 +172,23 @@ constexpr char kExecBits[] = "SYSV.SHMGET.EXEC_BITS_UNUSED";
 
 INSTANTIATE_TEST_SUITE_P(
     Modes, ShmatPermissionTest,
-    ::testing::Values(AttachPermissionCase{"OwnerReadWrite", 0600, Caller::kOwner, 0, 0, kRw},
-                      AttachPermissionCase{"OwnerReadOnlyDeniesReadWrite", 0400, Caller::kOwner, 0, EACCES, kRw},
-                      AttachPermissionCase{"OwnerWriteOnlyDeniesReadWrite", 0200, Caller::kOwner, 0, EACCES, kRw},
-                      AttachPermissionCase{"OwnerReadOnlyAllowsRdonly", 0400, Caller::kOwner, SHM_RDONLY, 0, kRo},
-                      AttachPermissionCase{"OwnerWriteOnlyDeniesRdonly", 0200, Caller::kOwner, SHM_RDONLY, EACCES, kRo},
-                      AttachPermissionCase{"GroupReadWrite", 0060, Caller::kGroup, 0, 0, kRw},
-                      AttachPermissionCase{"GroupReadOnlyDeniesReadWrite", 0040, Caller::kGroup, 0, EACCES, kRw},
-                      AttachPermissionCase{"GroupReadOnlyAllowsRdonly", 0040, Caller::kGroup, SHM_RDONLY, 0, kRo},
-                      AttachPermissionCase{"OtherReadWrite", 0006, Caller::kOther, 0, 0, kRw},
-                      AttachPermissionCase{"OtherReadOnlyDeniesReadWrite", 0004, Caller::kOther, 0, EACCES, kRw},
-                      AttachPermissionCase{"OtherReadOnlyAllowsRdonly", 0004, Caller::kOther, SHM_RDONLY, 0, kRo},
-                      AttachPermissionCase{"OtherNothingDeniesRdonly", 0660, Caller::kOther, SHM_RDONLY, EACCES, kRo},
-                      AttachPermissionCase{"OwnerClassDecidesThoughOthersGrant", 0066, Caller::kOwner, SHM_RDONLY,
-                                           EACCES, kClasses},
-                      AttachPermissionCase{"GroupClassDecidesThoughOthersGrant", 0606, Caller::kGroup, SHM_RDONLY,
-                                           EACCES, kClasses},
-                      AttachPermissionCase{"OwnerExecuteBitGrantsNoRead", 0177, Caller::kOwner, SHM_RDONLY, EACCES,
-                                           kExecBits},
-                      AttachPermissionCase{"OtherExecuteBitGrantsNoRead", 0661, Caller::kOther, SHM_RDONLY, EACCES,
-                                           kExecBits}),
+    ::testing::Values(
+        AttachPermissionCase{"OwnerReadWrite", 0600, Caller::kOwner, 0, 0, kRw},
+        AttachPermissionCase{"OwnerReadOnlyDeniesReadWrite", 0400, Caller::kOwner, 0, EACCES, kRw},
+        AttachPermissionCase{"OwnerWriteOnlyDeniesReadWrite", 0200, Caller::kOwner, 0, EACCES, kRw},
+        AttachPermissionCase{"OwnerReadOnlyAllowsRdonly", 0400, Caller::kOwner, SHM_RDONLY, 0, kRo},
+        AttachPermissionCase{"OwnerWriteOnlyDeniesRdonly", 0200, Caller::kOwner, SHM_RDONLY, EACCES, kRo},
+        AttachPermissionCase{"GroupReadWrite", 0060, Caller::kGroup, 0, 0, kRw},
+        AttachPermissionCase{"GroupReadOnlyDeniesReadWrite", 0040, Caller::kGroup, 0, EACCES, kRw},
+        AttachPermissionCase{"GroupReadOnlyAllowsRdonly", 0040, Caller::kGroup, SHM_RDONLY, 0, kRo},
+        AttachPermissionCase{"OtherReadWrite", 0006, Caller::kOther, 0, 0, kRw},
+        AttachPermissionCase{"OtherReadOnlyDeniesReadWrite", 0004, Caller::kOther, 0, EACCES, kRw},
+        AttachPermissionCase{"OtherReadOnlyAllowsRdonly", 0004, Caller::kOther, SHM_RDONLY, 0, kRo},
+        AttachPermissionCase{"OtherNothingDeniesRdonly", 0660, Caller::kOther, SHM_RDONLY, EACCES, kRo},
+        AttachPermissionCase{"OwnerClassDecidesThoughOthersGrant", 0066, Caller::kOwner, SHM_RDONLY, EACCES, kClasses},
+        AttachPermissionCase{"GroupClassDecidesThoughOthersGrant", 0606, Caller::kGroup, SHM_RDONLY, EACCES, kClasses},
+        AttachPermissionCase{"OwnerExecuteBitGrantsNoRead", 0177, Caller::kOwner, SHM_RDONLY, EACCES, kExecBits},
+        AttachPermissionCase{"OtherExecuteBitGrantsNoRead", 0661, Caller::kOther, SHM_RDONLY, EACCES, kExecBits}),
     [](const ::testing::TestParamInfo<AttachPermissionCase>& info) { return std::string(info.param.name); });
 
 TEST(ShmatTest, PrivilegedCallerAttachesWhateverTheMode) {

@@ -121,10 +121,9 @@ TEST_P(ShmctlControlTest, OnlyOwnerOrCreatorMaySetOrRemove) {
   shmid_ds wanted = ASSERT_NO_ERRNO_AND_VALUE(StatOf(seg.id()));
   wanted.shm_perm.mode = 0604;
   const int id = seg.id();
-  EXPECT_THAT(RunAsUser([c, id, wanted]() mutable {
-                CHILD_CHECK_RESULT(shmctl(id, c.cmd, &wanted), c.expected_errno);
-              }),
-              ExitedWithCode(0));
+  EXPECT_THAT(
+      RunAsUser([c, id, wanted]() mutable { CHILD_CHECK_RESULT(shmctl(id, c.cmd, &wanted), c.expected_errno); }),
+      ExitedWithCode(0));
   shmid_ds after{};
   if (c.cmd == IPC_RMID && c.expected_errno == 0) {
     EXPECT_THAT(shmctl(id, IPC_STAT, &after), SyscallFailsWithErrno(EINVAL));
@@ -135,14 +134,14 @@ TEST_P(ShmctlControlTest, OnlyOwnerOrCreatorMaySetOrRemove) {
 
 INSTANTIATE_TEST_SUITE_P(
     Callers, ShmctlControlTest,
-    ::testing::Values(
-        ControlCase{"SetByOther", IPC_SET, Caller::kOther, 0666, EPERM, "SYSV.SHMCTL.SET_EPERM"},
-        ControlCase{"SetByGroupMember", IPC_SET, Caller::kGroup, 0666, EPERM, "SYSV.SHMCTL.SET_EPERM"},
-        ControlCase{"RmidByOther", IPC_RMID, Caller::kOther, 0666, EPERM, "SYSV.SHMCTL.RMID_EPERM"},
-        ControlCase{"RmidByGroupMember", IPC_RMID, Caller::kGroup, 0666, EPERM, "SYSV.SHMCTL.RMID_EPERM"},
-        ControlCase{"SetByOwnerWithoutAccess", IPC_SET, Caller::kOwner, 0000, 0, "SYSV.SHMCTL.SET_BY_OWNER_OR_CREATOR"},
-        ControlCase{"RmidByOwnerWithoutAccess", IPC_RMID, Caller::kOwner, 0000, 0,
-                    "SYSV.SHMCTL.SET_BY_OWNER_OR_CREATOR"}),
+    ::testing::Values(ControlCase{"SetByOther", IPC_SET, Caller::kOther, 0666, EPERM, "SYSV.SHMCTL.SET_EPERM"},
+                      ControlCase{"SetByGroupMember", IPC_SET, Caller::kGroup, 0666, EPERM, "SYSV.SHMCTL.SET_EPERM"},
+                      ControlCase{"RmidByOther", IPC_RMID, Caller::kOther, 0666, EPERM, "SYSV.SHMCTL.RMID_EPERM"},
+                      ControlCase{"RmidByGroupMember", IPC_RMID, Caller::kGroup, 0666, EPERM, "SYSV.SHMCTL.RMID_EPERM"},
+                      ControlCase{"SetByOwnerWithoutAccess", IPC_SET, Caller::kOwner, 0000, 0,
+                                  "SYSV.SHMCTL.SET_BY_OWNER_OR_CREATOR"},
+                      ControlCase{"RmidByOwnerWithoutAccess", IPC_RMID, Caller::kOwner, 0000, 0,
+                                  "SYSV.SHMCTL.SET_BY_OWNER_OR_CREATOR"}),
     [](const auto& info) { return std::string(info.param.name); });
 
 // An unprivileged creator that gave the segment away keeps the owner's rights
@@ -253,8 +252,7 @@ TEST_P(ShmctlBadIdTest, NegativeOrDestroyedIdentifierFailsWithEINVAL) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Commands, ShmctlBadIdTest,
-                         ::testing::Values(IPC_STAT, IPC_SET, IPC_RMID, SHM_LOCK, SHM_UNLOCK),
-                         [](const auto& info) {
+                         ::testing::Values(IPC_STAT, IPC_SET, IPC_RMID, SHM_LOCK, SHM_UNLOCK), [](const auto& info) {
                            switch (info.param) {
                              case IPC_STAT: return std::string("IpcStat");
                              case IPC_SET: return std::string("IpcSet");
@@ -433,8 +431,7 @@ TEST(ShmctlTest, UnprivilegedLockBeyondMemlockLimitFailsWithENOMEM) {
   auto one = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, page, IPC_CREAT | 0600));
   auto two = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, 2 * page, IPC_CREAT | 0600));
   auto three = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, 3 * page, IPC_CREAT | 0600));
-  for (const SysvSegment* seg : {&one, &two, &three})
-    ASSERT_NO_ERRNO(sysv::SetOwnerAndMode(seg->id(), uid, uid, 0600));
+  for (const SysvSegment* seg : {&one, &two, &three}) ASSERT_NO_ERRNO(sysv::SetOwnerAndMode(seg->id(), uid, uid, 0600));
   const int a = one.id(), b = two.id(), c = three.id();
   EXPECT_THAT(RunAsUser(
                   [=] {

@@ -99,15 +99,16 @@ TEST_P(ShmdtEinvalTest, AddressWhereNoAttachmentStartsFailsWithEINVAL) {
   EXPECT_EQ(maps->end - maps->start, 2 * PageSize());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Addresses, ShmdtEinvalTest,
-    ::testing::Values(NotAttachedCase{"Unmapped", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
-                      NotAttachedCase{"AnonymousMapping", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
-                      NotAttachedCase{"InsideAttachment", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
-                      NotAttachedCase{"AlreadyDetached", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
-                      NotAttachedCase{"Unaligned", "SYSV.SHMDT.UNALIGNED_EINVAL"},
-                      NotAttachedCase{"UnalignedInsideAttachment", "SYSV.SHMDT.UNALIGNED_EINVAL"}),
-    [](const ::testing::TestParamInfo<NotAttachedCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Addresses, ShmdtEinvalTest,
+                         ::testing::Values(NotAttachedCase{"Unmapped", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
+                                           NotAttachedCase{"AnonymousMapping", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
+                                           NotAttachedCase{"InsideAttachment", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
+                                           NotAttachedCase{"AlreadyDetached", "SYSV.SHMDT.NOT_ATTACHED_EINVAL"},
+                                           NotAttachedCase{"Unaligned", "SYSV.SHMDT.UNALIGNED_EINVAL"},
+                                           NotAttachedCase{"UnalignedInsideAttachment", "SYSV.SHMDT.UNALIGNED_EINVAL"}),
+                         [](const ::testing::TestParamInfo<NotAttachedCase>& info) {
+                           return std::string(info.param.name);
+                         });
 
 // The parent attaches, a forked child (two attachments now) detaches its
 // copy: shm_lpid can only be the child's pid if the detach set it.

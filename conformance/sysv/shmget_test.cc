@@ -140,7 +140,7 @@ TEST_P(ShmgetSizeTest, AllocationIsRoundedUpToWholePagesAndStatKeepsRequestedSiz
   const size_t rounded = RoundUpToPage(requested);
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, requested, IPC_CREAT | 0600));
 
-  struct shmid_ds ds{};
+  struct shmid_ds ds {};
   ASSERT_THAT(shmctl(seg.id(), IPC_STAT, &ds), SyscallSucceeds());
   EXPECT_EQ(ds.shm_segsz, requested);
 
@@ -156,14 +156,13 @@ TEST_P(ShmgetSizeTest, AllocationIsRoundedUpToWholePagesAndStatKeepsRequestedSiz
   EXPECT_THAT(RunInChild([past_end] { (void)*past_end; }), FaultedWith(SIGSEGV, SEGV_MAPERR, past_end));
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Sizes, ShmgetSizeTest,
-    ::testing::Values(SizeCase{"OneByte", [] { return size_t{1}; }},
-                      SizeCase{"HalfPage", [] { return PageSize() / 2; }},
-                      SizeCase{"OnePage", [] { return PageSize(); }},
-                      SizeCase{"PagePlusOne", [] { return PageSize() + 1; }},
-                      SizeCase{"ThreePagesPlusOne", [] { return 3 * PageSize() + 1; }}),
-    [](const ::testing::TestParamInfo<SizeCase>& info) { return std::string(info.param.name); });
+INSTANTIATE_TEST_SUITE_P(Sizes, ShmgetSizeTest,
+                         ::testing::Values(SizeCase{"OneByte", [] { return size_t{1}; }},
+                                           SizeCase{"HalfPage", [] { return PageSize() / 2; }},
+                                           SizeCase{"OnePage", [] { return PageSize(); }},
+                                           SizeCase{"PagePlusOne", [] { return PageSize() + 1; }},
+                                           SizeCase{"ThreePagesPlusOne", [] { return 3 * PageSize() + 1; }}),
+                         [](const ::testing::TestParamInfo<SizeCase>& info) { return std::string(info.param.name); });
 
 // Every byte of the allocation reads zero, the slack after shm_segsz included.
 TEST(ShmgetTest, NewSegmentIsZeroFilled) {
@@ -183,8 +182,8 @@ class ShmgetModeTest : public ::testing::TestWithParam<mode_t> {};
 // (IPC_CREAT, IPC_EXCL) do not leak into it.
 TEST_P(ShmgetModeTest, ModeIsTheLowNineBitsOfShmflg) {
   REQUIREMENTS("SYSV.SHMGET.MODE_LOW_BITS");
-  auto seg = ASSERT_NO_ERRNO_AND_VALUE(
-      SysvSegment::Create(UniqueIpcKey(), PageSize(), IPC_CREAT | IPC_EXCL | GetParam()));
+  auto seg =
+      ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(UniqueIpcKey(), PageSize(), IPC_CREAT | IPC_EXCL | GetParam()));
   shmid_ds ds{};
   if (shmctl(seg.id(), IPC_STAT, &ds) == 0) {
     EXPECT_EQ(ds.shm_perm.mode, GetParam());

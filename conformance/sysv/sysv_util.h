@@ -41,7 +41,9 @@ inline time_t KernelSeconds() {
 }
 
 // Matches a time stamp taken between two KernelSeconds() reads.
-inline auto Between(time_t before, time_t after) { return ::testing::AllOf(::testing::Ge(before), ::testing::Le(after)); }
+inline auto Between(time_t before, time_t after) {
+  return ::testing::AllOf(::testing::Ge(before), ::testing::Le(after));
+}
 
 // Gives a segment (created by root) a new owner uid/gid and mode via IPC_SET;
 // unwrap with ASSERT_NO_ERRNO at the call site.
@@ -63,8 +65,8 @@ inline SysResult<shmid_ds> SetOwnerAndMode(int id, uid_t uid, gid_t gid, mode_t 
 enum class Caller { kOwner, kGroup, kOther };
 
 inline SysResult<shmid_ds> GiveToCaller(int id, Caller caller, mode_t mode) {
-  return SetOwnerAndMode(id, caller == Caller::kOwner ? kUnprivilegedUid : 0, caller == Caller::kGroup ? kUnprivilegedGid : 0,
-                  mode);
+  return SetOwnerAndMode(id, caller == Caller::kOwner ? kUnprivilegedUid : 0,
+                         caller == Caller::kGroup ? kUnprivilegedGid : 0, mode);
 }
 
 // The number of lines of /proc/sysvipc/shm (headings included), with

@@ -28,7 +28,7 @@ static void print_huge_pages(void) {
     if (sscanf(e->d_name, "hugepages-%lukB", &kb) == 1) sizes[n++] = kb;
   }
   closedir(d);
-  for (int i = 1; i < n; ++i)  /* smallest first */
+  for (int i = 1; i < n; ++i) /* smallest first */
     for (int j = i; j > 0 && sizes[j - 1] > sizes[j]; --j) {
       unsigned long t = sizes[j];
       sizes[j] = sizes[j - 1];
@@ -38,9 +38,12 @@ static void print_huge_pages(void) {
   printf("huge_page_sizes=");
   for (int i = 0; i < n; ++i) {
     unsigned long kb = sizes[i];
-    if (kb % (1024 * 1024) == 0) printf("%s%luG", i ? "," : "", kb / (1024 * 1024));
-    else if (kb % 1024 == 0) printf("%s%luM", i ? "," : "", kb / 1024);
-    else printf("%s%luK", i ? "," : "", kb);
+    if (kb % (1024 * 1024) == 0)
+      printf("%s%luG", i ? "," : "", kb / (1024 * 1024));
+    else if (kb % 1024 == 0)
+      printf("%s%luM", i ? "," : "", kb / 1024);
+    else
+      printf("%s%luK", i ? "," : "", kb);
   }
   printf("\n");
   FILE *f = fopen("/proc/meminfo", "r");

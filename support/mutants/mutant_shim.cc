@@ -95,7 +95,7 @@ key_t ftok(const char* path, int id) {
 // cap-ipc-owner-ignored: a privileged caller gets no more access than the mode gives its owner
 // class (IPC_STAT and shmat of a segment whose mode grants nothing fail with EACCES).
 static bool DeniedByModeAlone(int id) {
-  struct shmid_ds ds{};
+  struct shmid_ds ds {};
   return Mutant("cap-ipc-owner-ignored") &&
          Real<int (*)(int, int, struct shmid_ds*)>("shmctl")(id, IPC_STAT, &ds) == 0 && (ds.shm_perm.mode & 0777) == 0;
 }
@@ -144,8 +144,9 @@ void* shmat(int id, const void* addr, int flg) {
   }
   if (Mutant("attach-not-zeroed")) {
     void* rw = Real<void* (*)(int, const void*, int)>("shmat")(id, nullptr, 0);
-    struct shmid_ds ds{};
-    if (rw != reinterpret_cast<void*>(-1) && Real<int (*)(int, int, struct shmid_ds*)>("shmctl")(id, IPC_STAT, &ds) == 0)
+    struct shmid_ds ds {};
+    if (rw != reinterpret_cast<void*>(-1) &&
+        Real<int (*)(int, int, struct shmid_ds*)>("shmctl")(id, IPC_STAT, &ds) == 0)
       std::memset(rw, 0x5a, ds.shm_segsz);
     if (rw != reinterpret_cast<void*>(-1)) shmdt(rw);
   }
@@ -156,7 +157,7 @@ void* shmat(int id, const void* addr, int flg) {
     g_attached[g_attached_count++] = p;
   }
   if (Mutant("extra-page-after-segment")) {
-    struct shmid_ds ds{};
+    struct shmid_ds ds {};
     if (Real<int (*)(int, int, struct shmid_ds*)>("shmctl")(id, IPC_STAT, &ds) == 0) {
       const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
       const size_t rounded = (ds.shm_segsz + page - 1) / page * page;
@@ -197,7 +198,7 @@ int munmap(void* addr, size_t length) {
 // read-only-is-writable: PROT_READ mappings are writable too.
 static void* SnapshotOf(size_t length, int prot, int fd, off_t offset) {
   void* p = Real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(nullptr, length, PROT_READ | PROT_WRITE,
-                                                                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                                                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return p;
   (void)pread(fd, p, length, offset);
   mprotect(p, length, prot);
@@ -213,8 +214,8 @@ void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset)
   // fixed-is-hint: MAP_FIXED is taken as a hint: an occupied address is neither used nor replaced.
   if (Mutant("fixed-is-hint") && (flags & MAP_FIXED)) flags &= ~MAP_FIXED;
   if (Mutant("read-only-is-writable") && prot == PROT_READ) {
-    void* p = Real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, PROT_READ | PROT_WRITE,
-                                                                         flags, fd, offset);
+    void* p = Real<void* (*)(void*, size_t, int, int, int, off_t)>("mmap")(addr, length, PROT_READ | PROT_WRITE, flags,
+                                                                           fd, offset);
     if (p != MAP_FAILED) return p;
   }
   if (Mutant("private-is-shared") && fd >= 0 && (flags & MAP_PRIVATE)) flags = (flags & ~MAP_PRIVATE) | MAP_SHARED;
@@ -223,7 +224,7 @@ void* mmap(void* addr, size_t length, int prot, int flags, int fd, off_t offset)
   if (Mutant("shared-is-private") && type == MAP_SHARED) flags = (flags & ~MAP_TYPE) | MAP_PRIVATE;
   if (Mutant("prot-none-readable") && prot == PROT_NONE) prot = PROT_READ;
   if (Mutant("beyond-eof-backed") && fd >= 0) {
-    struct stat st{};
+    struct stat st {};
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size < offset + static_cast<off_t>(length))
       (void)ftruncate(fd, offset + static_cast<off_t>(length));
   }
@@ -240,8 +241,8 @@ void* mremap(void* old_address, size_t old_size, size_t new_size, int flags, ...
   void* new_address = va_arg(ap, void*);
   va_end(ap);
   if (Mutant("mremap-dontunmap-ignored")) flags &= ~MREMAP_DONTUNMAP;
-  void* p = Real<void* (*)(void*, size_t, size_t, int, ...)>("mremap")(old_address, old_size, new_size, flags,
-                                                                       new_address);
+  void* p =
+      Real<void* (*)(void*, size_t, size_t, int, ...)>("mremap")(old_address, old_size, new_size, flags, new_address);
   // mremap-moved-is-private-copy: a mapping mremap moves (or duplicates, old_size 0) becomes a
   // private anonymous copy of what the old one held: no longer shared with the file, the other
   // mappings or the object, and no SIGBUS past the object's end.
@@ -294,7 +295,8 @@ int shm_open(const char* name, int oflag, mode_t mode) {
   std::string fixed;
   if (Mutant("shm-open-accepts-any-name") && (name[0] != '/' || std::strchr(name + 1, '/') || !name[1])) {
     fixed = std::string("/shmconform-mutant.") + (name[0] == '/' ? name + 1 : name);
-    for (size_t i = 1; i < fixed.size(); ++i) if (fixed[i] == '/') fixed[i] = '_';
+    for (size_t i = 1; i < fixed.size(); ++i)
+      if (fixed[i] == '/') fixed[i] = '_';
     name = fixed.c_str();
   }
   const int fd = Real<int (*)(const char*, int, mode_t)>("shm_open")(name, oflag, mode);

@@ -66,7 +66,7 @@ void InstallChildRecorder(int report_fd) {
   ss.ss_sp = g_alt_stack;
   ss.ss_size = sizeof g_alt_stack;
   sigaltstack(&ss, nullptr);
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = FaultRecorder;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESETHAND;
   sigemptyset(&sa.sa_mask);
@@ -143,12 +143,8 @@ void AppendHex(AsyncSafeText& text, unsigned long long value) {
 
 void AppendValue(AsyncSafeText& text, const Value& value) {
   switch (value.kind) {
-    case Value::Kind::kSigned:
-      text.AppendDecimal(static_cast<long long>(value.bits));
-      break;
-    case Value::Kind::kUnsigned:
-      text.AppendUnsigned(value.bits);
-      break;
+    case Value::Kind::kSigned: text.AppendDecimal(static_cast<long long>(value.bits)); break;
+    case Value::Kind::kUnsigned: text.AppendUnsigned(value.bits); break;
     case Value::Kind::kChar:
       // 's' when printable, else its code: a NUL byte reads 0, not ''.
       if (value.bits >= 0x20 && value.bits < 0x7f && value.bits != '\'' && value.bits != '\\') {
@@ -158,14 +154,9 @@ void AppendValue(AsyncSafeText& text, const Value& value) {
         text.AppendUnsigned(value.bits);
       }
       break;
-    case Value::Kind::kBool:
-      text.Append(value.bits ? "true" : "false");
-      break;
-    case Value::Kind::kPointer:
-      AppendHex(text, value.bits);
-      break;
-    case Value::Kind::kNone:
-      break;
+    case Value::Kind::kBool: text.Append(value.bits ? "true" : "false"); break;
+    case Value::Kind::kPointer: AppendHex(text, value.bits); break;
+    case Value::Kind::kNone: break;
   }
 }
 
@@ -351,25 +342,22 @@ class OutcomeMatcher : public ::testing::MatcherInterface<const ChildOutcome&> {
 }  // namespace
 
 ::testing::Matcher<const ChildOutcome&> ExitedWithCode(int code) {
-  return ::testing::MakeMatcher(new OutcomeMatcher("exited with code " + std::to_string(code),
-                                                   [code](const ChildOutcome& o) {
-                                                     return o.exited() && o.exit_code == code;
-                                                   }));
+  return ::testing::MakeMatcher(
+      new OutcomeMatcher("exited with code " + std::to_string(code),
+                         [code](const ChildOutcome& o) { return o.exited() && o.exit_code == code; }));
 }
 
 ::testing::Matcher<const ChildOutcome&> KilledBySignal(int signal) {
-  return ::testing::MakeMatcher(new OutcomeMatcher("killed by " + SignalName(signal),
-                                                   [signal](const ChildOutcome& o) {
-                                                     return o.killed() && o.signal == signal;
-                                                   }));
+  return ::testing::MakeMatcher(new OutcomeMatcher(
+      "killed by " + SignalName(signal), [signal](const ChildOutcome& o) { return o.killed() && o.signal == signal; }));
 }
 
 ::testing::Matcher<const ChildOutcome&> FaultedWith(int signal, int si_code) {
-  return ::testing::MakeMatcher(new OutcomeMatcher(
-      "killed by " + SignalName(signal) + " with " + SiCodeName(signal, si_code),
-      [signal, si_code](const ChildOutcome& o) {
-        return o.killed() && o.signal == signal && o.has_siginfo && o.si_code == si_code;
-      }));
+  return ::testing::MakeMatcher(
+      new OutcomeMatcher("killed by " + SignalName(signal) + " with " + SiCodeName(signal, si_code),
+                         [signal, si_code](const ChildOutcome& o) {
+                           return o.killed() && o.signal == signal && o.has_siginfo && o.si_code == si_code;
+                         }));
 }
 
 ::testing::Matcher<const ChildOutcome&> FaultedWith(int signal, int si_code, const volatile void* address) {
@@ -377,8 +365,7 @@ class OutcomeMatcher : public ::testing::MatcherInterface<const ChildOutcome&> {
   return ::testing::MakeMatcher(new OutcomeMatcher(
       "killed by " + SignalName(signal) + " with " + SiCodeName(signal, si_code) + " at " + Hex(addr),
       [signal, si_code, addr](const ChildOutcome& o) {
-        return o.killed() && o.signal == signal && o.has_siginfo && o.si_code == si_code &&
-               o.fault_address == addr;
+        return o.killed() && o.signal == signal && o.has_siginfo && o.si_code == si_code && o.fault_address == addr;
       }));
 }
 

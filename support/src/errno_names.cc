@@ -32,15 +32,13 @@ struct CodeName {
 
 // Codes that any signal may carry (si_code <= 0: sent by a process).
 constexpr CodeName kGenericCodes[] = {
-    {SI_USER, "SI_USER"},     {SI_KERNEL, "SI_KERNEL"}, {SI_QUEUE, "SI_QUEUE"},
-    {SI_TIMER, "SI_TIMER"},   {SI_MESGQ, "SI_MESGQ"},   {SI_ASYNCIO, "SI_ASYNCIO"},
-    {SI_SIGIO, "SI_SIGIO"},   {SI_TKILL, "SI_TKILL"},
+    {SI_USER, "SI_USER"},   {SI_KERNEL, "SI_KERNEL"},   {SI_QUEUE, "SI_QUEUE"}, {SI_TIMER, "SI_TIMER"},
+    {SI_MESGQ, "SI_MESGQ"}, {SI_ASYNCIO, "SI_ASYNCIO"}, {SI_SIGIO, "SI_SIGIO"}, {SI_TKILL, "SI_TKILL"},
 };
 constexpr CodeName kSegvCodes[] = {
-    {SEGV_MAPERR, "SEGV_MAPERR"}, {SEGV_ACCERR, "SEGV_ACCERR"}, {3, "SEGV_BNDERR"},
-    {4, "SEGV_PKUERR"},           {5, "SEGV_ACCADI"},           {6, "SEGV_ADIDERR"},
-    {7, "SEGV_ADIPERR"},          {8, "SEGV_MTEAERR"},          {9, "SEGV_MTESERR"},
-    {10, "SEGV_CPERR"},
+    {SEGV_MAPERR, "SEGV_MAPERR"}, {SEGV_ACCERR, "SEGV_ACCERR"}, {3, "SEGV_BNDERR"},  {4, "SEGV_PKUERR"},
+    {5, "SEGV_ACCADI"},           {6, "SEGV_ADIDERR"},          {7, "SEGV_ADIPERR"}, {8, "SEGV_MTEAERR"},
+    {9, "SEGV_MTESERR"},          {10, "SEGV_CPERR"},
 };
 constexpr CodeName kBusCodes[] = {
     {BUS_ADRALN, "BUS_ADRALN"}, {BUS_ADRERR, "BUS_ADRERR"}, {BUS_OBJERR, "BUS_OBJERR"},

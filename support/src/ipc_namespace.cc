@@ -50,12 +50,14 @@ NamespaceProbe ProbeNamespaces(const char* what, const std::function<bool(Namesp
       if (!enter(mode)) _exit(errno & 0x7f);
     });
     if (probe.exited() && probe.exit_code == 0) return {mode, {}};
-    tried += std::string(tried.empty() ? "" : ", ") + (mode == NamespaceMode::kDirect ? "directly: " : "in a user namespace: ") +
+    tried += std::string(tried.empty() ? "" : ", ") +
+             (mode == NamespaceMode::kDirect ? "directly: " : "in a user namespace: ") +
              (probe.exited() ? ErrnoName(probe.exit_code) : probe.Describe());
   }
-  return {std::nullopt, std::string("cannot make ") + what + " (" + tried +
-                            "): unshare needs CAP_SYS_ADMIN and kernel support for the namespace, and no usable user namespace "
-                            "either (user.max_user_namespaces, or the kernel refuses unprivileged ones)"};
+  return {std::nullopt,
+          std::string("cannot make ") + what + " (" + tried +
+              "): unshare needs CAP_SYS_ADMIN and kernel support for the namespace, and no usable user namespace "
+              "either (user.max_user_namespaces, or the kernel refuses unprivileged ones)"};
 }
 
 bool EnterPrivateIpcNamespace(NamespaceMode mode) { return EnterNamespaces(CLONE_NEWIPC, mode); }
@@ -66,8 +68,7 @@ namespace {
 // process may write (rewritten with their own value, so nothing changes).
 bool EnterWritableIpcNamespace(NamespaceMode mode) {
   std::uint64_t shmmni = 0;
-  if (!EnterPrivateIpcNamespace(mode) || !ReadKernelSysctl("shmmni", &shmmni) ||
-      !WriteKernelSysctl("shmmni", shmmni))
+  if (!EnterPrivateIpcNamespace(mode) || !ReadKernelSysctl("shmmni", &shmmni) || !WriteKernelSysctl("shmmni", shmmni))
     return false;
   // shm_next_id is optional (CONFIG_CHECKPOINT_RESTORE); writing it would use it up.
   return access("/proc/sys/kernel/shm_next_id", F_OK) != 0 || access("/proc/sys/kernel/shm_next_id", W_OK) == 0;
@@ -94,7 +95,8 @@ const std::optional<std::string>& WhyNoPrivateIpcNamespace() {
 }
 
 const NamespaceProbe& ProbeFreshIpcNamespace() {
-  static const NamespaceProbe probe = ProbeNamespaces("a private IPC namespace (CLONE_NEWIPC)", EnterPrivateIpcNamespace);
+  static const NamespaceProbe probe =
+      ProbeNamespaces("a private IPC namespace (CLONE_NEWIPC)", EnterPrivateIpcNamespace);
   return probe;
 }
 

@@ -109,8 +109,8 @@ SysResult<Mapping> Mapping::Map(void* addr, size_t length, int prot, int flags, 
   void* p = mmap(addr, length, prot, flags, fd, offset);
   if (p == MAP_FAILED) {
     char what[128];
-    std::snprintf(what, sizeof what, "mmap(%p, %zu, %#x, %#x, %d, %lld)", addr, length,
-                  static_cast<unsigned>(prot), static_cast<unsigned>(flags), fd, static_cast<long long>(offset));
+    std::snprintf(what, sizeof what, "mmap(%p, %zu, %#x, %#x, %d, %lld)", addr, length, static_cast<unsigned>(prot),
+                  static_cast<unsigned>(flags), fd, static_cast<long long>(offset));
     return SysResult<Mapping>::Error(errno, what);
   }
   return SysResult<Mapping>::Ok(Mapping(p, length));

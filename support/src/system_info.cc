@@ -47,9 +47,8 @@ std::optional<std::vector<ProcShmEntry>> ReadProcSysvipcShm() {
     int cpid = 0, lpid = 0;
     unsigned uid = 0, gid = 0, cuid = 0, cgid = 0;
     // key shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime [rss swap]
-    if (std::sscanf(line.c_str(), "%lld %d %o %llu %d %d %llu %u %u %u %u %lld %lld %lld", &key, &e.shmid,
-                    &e.perms, &size, &cpid, &lpid, &nattch, &uid, &gid, &cuid, &cgid, &atime, &dtime,
-                    &ctime) != 14)
+    if (std::sscanf(line.c_str(), "%lld %d %o %llu %d %d %llu %u %u %u %u %lld %lld %lld", &key, &e.shmid, &e.perms,
+                    &size, &cpid, &lpid, &nattch, &uid, &gid, &cuid, &cgid, &atime, &dtime, &ctime) != 14)
       continue;
     e.key = static_cast<key_t>(key);
     e.size = size;

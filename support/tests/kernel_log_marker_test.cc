@@ -58,7 +58,7 @@ TEST(KernelLogMarkerTest, UnwritableLogIsLeftAloneAndErrnoKept) {
   auto dir = ASSERT_NO_ERRNO_AND_VALUE(TempDir::Create());
   const std::string missing = dir.path() + "/kmsg";
   errno = ENOTTY;
-  KernelLogMarker(missing).OnTestStart(RunningTest());    // never created
+  KernelLogMarker(missing).OnTestStart(RunningTest());     // never created
   KernelLogMarker(dir.path()).OnTestStart(RunningTest());  // a directory: EISDIR
   EXPECT_EQ(errno, ENOTTY);
   EXPECT_NE(access(missing.c_str(), F_OK), 0);

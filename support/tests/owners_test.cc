@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <gmock/gmock.h>
-#include <gtest/gtest.h>
 #include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
 
 #include "shmconform/owners.h"
 #include "shmconform/syscall_matchers.h"
@@ -24,11 +24,11 @@ TEST(OwnersTest, SegmentRemovesItselfAndAttachmentDetachesItself) {
     id = seg.id();
     auto att = ASSERT_NO_ERRNO_AND_VALUE(ShmAttachment::Attach(seg.id()));
     addr = att.get();
-    struct shmid_ds ds{};
+    struct shmid_ds ds {};
     ASSERT_THAT(shmctl(id, IPC_STAT, &ds), SyscallSucceeds());
     EXPECT_EQ(ds.shm_nattch, 1u);
   }
-  struct shmid_ds ds{};
+  struct shmid_ds ds {};
   EXPECT_THAT(shmctl(id, IPC_STAT, &ds), SyscallFailsWithErrno(EINVAL));
   EXPECT_THAT(shmdt(addr), SyscallFailsWithErrno(EINVAL));
 }
@@ -88,7 +88,7 @@ TEST(OwnersTest, TempFileAndDirAreRemoved) {
     dir_path = dir.path();
     auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(3 * PageSize()));
     file_path = file.path();
-    struct stat st{};
+    struct stat st {};
     ASSERT_THAT(fstat(file.fd(), &st), SyscallSucceeds());
     EXPECT_EQ(st.st_size, static_cast<off_t>(3 * PageSize()));
     // A nested file, so the recursive removal has something to do.
@@ -110,7 +110,9 @@ TEST(OwnersTest, PosixShmUnlinksItself) {
 
 TEST(OwnersTest, CleanupRunsOnceAtScopeExitOrWhenRunEarly) {
   int runs = 0;
-  { Cleanup c([&] { ++runs; }); }
+  {
+    Cleanup c([&] { ++runs; });
+  }
   EXPECT_EQ(runs, 1);
   {
     Cleanup c([&] { ++runs; });

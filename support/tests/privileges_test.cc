@@ -24,8 +24,7 @@ TEST(PrivilegesTest, ChildRunsAsTheUnprivilegedIds) {
 
 TEST(PrivilegesTest, OtherIdsAreHonoured) {
   SKIP_UNLESS_CAN_CHANGE_UID();
-  EXPECT_THAT(RunAsUser([] { CHILD_CHECK(geteuid() == 4321 && getegid() == 8765); }, 4321, 8765),
-              ExitedWithCode(0));
+  EXPECT_THAT(RunAsUser([] { CHILD_CHECK(geteuid() == 4321 && getegid() == 8765); }, 4321, 8765), ExitedWithCode(0));
 }
 
 TEST(PrivilegesTest, DroppedChildIsSubjectToPermissionChecks) {

@@ -58,16 +58,16 @@ static int guarded(void) {
 static void record(const char *full, const char *result, const char *failure) {
   if (!json) return;
   const char *dot = strchr(full, '.');
-  fprintf(json, "%s{\"name\":\"%s\",\"status\":\"RUN\",\"result\":\"%s\",\"time\":\"0.001s\","
+  fprintf(json,
+          "%s{\"name\":\"%s\",\"status\":\"RUN\",\"result\":\"%s\",\"time\":\"0.001s\","
           "\"classname\":\"%.*s\"%s%s%s}",
           first_case ? "" : ",", dot + 1, result, (int)(dot - full), full,
-          failure ? ",\"failures\":[{\"failure\":\"" : "", failure ? failure : "",
-          failure ? "\",\"type\":\"\"}]" : "");
+          failure ? ",\"failures\":[{\"failure\":\"" : "", failure ? failure : "", failure ? "\",\"type\":\"\"}]" : "");
   first_case = 0;
 }
 
-static int shm_listing; /* --shmconform_list */
-static char kmsg_path[512]; /* where a kernel log takes lines ("" when the fake must not touch it) */
+static int shm_listing;         /* --shmconform_list */
+static char kmsg_path[512];     /* where a kernel log takes lines ("" when the fake must not touch it) */
 static const char *marker_path; /* $SHMCONFORM_KMSG: where each test's start is marked (NULL: nowhere) */
 
 static int write_file(const char *path, const char *text) {
@@ -101,10 +101,16 @@ static void run_test(const char *full, const char *reqs, int line, int (*body)(v
   printf("[ RUN      ] %s\n", full);
   fflush(stdout);
   int r = body();
-  if (r == 0) { printf("[       OK ] %s (1 ms)\n", full); record(full, "COMPLETED", NULL); }
-  else if (r == 1) { printf("fake.c:1: Failure\nExpected: 1\n  Actual: 2\n[  FAILED  ] %s (1 ms)\n", full);
-                     record(full, "COMPLETED", "Expected: 1\\n  Actual: 2"); }
-  else { printf("fake.c:1: Skipped\nno reason\n[  SKIPPED ] %s (0 ms)\n", full); record(full, "SKIPPED", NULL); }
+  if (r == 0) {
+    printf("[       OK ] %s (1 ms)\n", full);
+    record(full, "COMPLETED", NULL);
+  } else if (r == 1) {
+    printf("fake.c:1: Failure\nExpected: 1\n  Actual: 2\n[  FAILED  ] %s (1 ms)\n", full);
+    record(full, "COMPLETED", "Expected: 1\\n  Actual: 2");
+  } else {
+    printf("fake.c:1: Skipped\nno reason\n[  SKIPPED ] %s (0 ms)\n", full);
+    record(full, "SKIPPED", NULL);
+  }
   fflush(stdout);
 }
 
@@ -117,7 +123,12 @@ static int hang(void) {
   for (;;) pause();
   return 0;
 }
-static int crash(void) { printf("about to crash\n"); fflush(stdout); raise(SIGSEGV); return 0; }
+static int crash(void) {
+  printf("about to crash\n");
+  fflush(stdout);
+  raise(SIGSEGV);
+  return 0;
+}
 static int leak(void) {
   key_t key = (key_t)(0x5c000000u | ((unsigned)getpid() & 0xffffffu));
   if (shmget(key, 4096, IPC_CREAT | 0600) < 0) return 1;
@@ -181,35 +192,52 @@ int main(int argc, char **argv) {
   if (shm_listing) printf("{\"schema\":1,\"binary\":\"%s\",\"tests\":[", binary_name);
   if (strcmp(me, "garbage") == 0 && !shm_listing) {
     printf("\x01\x02 this is not gtest {{{\n");
-    if (json) { fclose(json); unlink(strchr(argv[1], ':') + 1); }
+    if (json) {
+      fclose(json);
+      unlink(strchr(argv[1], ':') + 1);
+    }
     return 0;
   }
   if (!shm_listing) printf("[==========] Running tests.\n");
   /* One suite object in the JSON report, even for the parameterised names: the harness reads classname. */
   if (json && !shm_listing) fprintf(json, "{\"tests\":3,\"testsuites\":[{\"name\":\"Fake\",\"testsuite\":[");
   if (strcmp(me, "fake") == 0) {
-    RUN("Fake.Passes", "FAKE.REQ.ONE", pass); RUN("Fake.Fails", "FAKE.REQ.ONE", fail);
+    RUN("Fake.Passes", "FAKE.REQ.ONE", pass);
+    RUN("Fake.Fails", "FAKE.REQ.ONE", fail);
     RUN("Fake.Skips", "FAKE.REQ.TWO", skip);
   } else if (strcmp(me, "params") == 0) {
-    RUN("Sizes/Fake.Param/0", "FAKE.REQ.P0", pass); RUN("Sizes/Fake.Param/1", "FAKE.REQ.P1", fail);
+    RUN("Sizes/Fake.Param/0", "FAKE.REQ.P0", pass);
+    RUN("Sizes/Fake.Param/1", "FAKE.REQ.P1", fail);
     RUN("Fake.Untagged", "", pass);
-  } else if (strcmp(me, "listhang") == 0) { RUN("Fake.Passes", "FAKE.REQ.ONE", pass); }
-  else if (strcmp(me, "hang") == 0) {
-    RUN("Fake.Before", "FAKE.REQ.ONE", pass); RUN("Fake.Hangs", "FAKE.REQ.ONE", hang);
+  } else if (strcmp(me, "listhang") == 0) {
+    RUN("Fake.Passes", "FAKE.REQ.ONE", pass);
+  } else if (strcmp(me, "hang") == 0) {
+    RUN("Fake.Before", "FAKE.REQ.ONE", pass);
+    RUN("Fake.Hangs", "FAKE.REQ.ONE", hang);
     RUN("Fake.After", "FAKE.REQ.ONE", pass);
   } else if (strcmp(me, "crash") == 0) {
-    RUN("Fake.Before", "FAKE.REQ.ONE", pass); RUN("Fake.Crashes", "FAKE.REQ.ONE", crash);
+    RUN("Fake.Before", "FAKE.REQ.ONE", pass);
+    RUN("Fake.Crashes", "FAKE.REQ.ONE", crash);
     RUN("Fake.After", "FAKE.REQ.ONE", pass);
-  } else if (strcmp(me, "leak") == 0) { RUN("Fake.LeaksSegment", "FAKE.REQ.ONE", leak); }
-  else if (strcmp(me, "panic") == 0) {
-    RUN("Fake.Before", "FAKE.REQ.ONE", pass); RUN("Fake.PanicsKernel", "FAKE.REQ.ONE", panic_kernel);
+  } else if (strcmp(me, "leak") == 0) {
+    RUN("Fake.LeaksSegment", "FAKE.REQ.ONE", leak);
+  } else if (strcmp(me, "panic") == 0) {
+    RUN("Fake.Before", "FAKE.REQ.ONE", pass);
+    RUN("Fake.PanicsKernel", "FAKE.REQ.ONE", panic_kernel);
     RUN("Fake.After", "FAKE.REQ.ONE", pass);
   } else if (strcmp(me, "taint") == 0) {
-    RUN("Fake.Before", "FAKE.REQ.ONE", pass); RUN("Fake.TaintsKernel", "FAKE.REQ.ONE", taint_kernel);
+    RUN("Fake.Before", "FAKE.REQ.ONE", pass);
+    RUN("Fake.TaintsKernel", "FAKE.REQ.ONE", taint_kernel);
     RUN("Fake.After", "FAKE.REQ.ONE", pass);
   }
-  if (shm_listing) { printf("]}\n"); return 0; }
-  if (json) { fprintf(json, "]}]}\n"); fclose(json); }
+  if (shm_listing) {
+    printf("]}\n");
+    return 0;
+  }
+  if (json) {
+    fprintf(json, "]}]}\n");
+    fclose(json);
+  }
   printf("[==========] 3 tests from 1 test suite ran. (1 ms total)\n");
   return 0;
 }

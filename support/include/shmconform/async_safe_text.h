@@ -3,9 +3,9 @@
 // reports, sysctl and id-map writes, /proc row matching.
 #pragma once
 
+#include <string.h>
 #include <cstddef>
 #include <cstring>
-#include <string.h>
 
 namespace shmconform {
 

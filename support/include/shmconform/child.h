@@ -22,8 +22,8 @@ namespace shmconform {
 struct ChildOutcome {
   enum class Ending { kExited, kKilled };
   Ending ending = Ending::kExited;
-  int exit_code = 0;       // kExited
-  int signal = 0;          // kKilled: the signal that ended the child
+  int exit_code = 0;         // kExited
+  int signal = 0;            // kKilled: the signal that ended the child
   bool has_siginfo = false;  // a fault signal reached the child's recorder
   int si_code = 0;
   std::uintptr_t fault_address = 0;
@@ -89,8 +89,8 @@ void InstallChildRecorder(int report_fd);
 [[noreturn]] void ChildCheckReport(const char* text);
 [[noreturn]] void ChildCheckFailed(const char* file, int line, const char* what);
 [[noreturn]] void ChildCheckSuccessFailed(const char* file, int line, const char* call, int err);
-[[noreturn]] void ChildCheckErrnoFailed(const char* file, int line, const char* call, int expected_errno,
-                                        long result, int err);
+[[noreturn]] void ChildCheckErrnoFailed(const char* file, int line, const char* call, int expected_errno, long result,
+                                        int err);
 [[noreturn]] void ChildCheckEqFailed(const char* file, int line, const char* actual_text, const char* expected_text,
                                      long long actual, long long expected);
 
@@ -161,15 +161,13 @@ class Operand {
 // caused it, so it is silenced.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wsign-compare"
-#define SHMCONFORM_CHILD_CHECK_OPERATOR(op)                                     \
-  template <class U>                                                           \
-    requires kByValue<U>                                                       \
-  Comparison operator op(U right) const {                                      \
+#define SHMCONFORM_CHILD_CHECK_OPERATOR(op)                                            \
+  template <class U>                                                                   \
+  requires kByValue<U> Comparison operator op(U right) const {                         \
     return {static_cast<bool>(value_ op right), ValueOf(value_), #op, ValueOf(right)}; \
-  }                                                                            \
-  template <class U>                                                           \
-    requires(!kByValue<U>)                                                     \
-  Comparison operator op(const U& right) const {                               \
+  }                                                                                    \
+  template <class U>                                                                   \
+  requires(!kByValue<U>) Comparison operator op(const U& right) const {                \
     return {static_cast<bool>(value_ op right), ValueOf(value_), #op, ValueOf(right)}; \
   }
   SHMCONFORM_CHILD_CHECK_OPERATOR(==)
@@ -188,15 +186,11 @@ class Operand {
 struct Decomposer {};
 
 template <class T>
-  requires kByValue<T>
-Operand<T> operator<=(Decomposer, T value) {
-  return Operand<T>(value);
-}
+requires kByValue<T> Operand<T>
+operator<=(Decomposer, T value) { return Operand<T>(value); }
 template <class T>
-  requires(!kByValue<T>)
-Operand<T> operator<=(Decomposer, const T& value) {
-  return Operand<T>(value);
-}
+requires(!kByValue<T>) Operand<T>
+operator<=(Decomposer, const T& value) { return Operand<T>(value); }
 
 // "file:line: ds.shm_nattch == 2: 1 == 2 is false"; the expression alone
 // when a value cannot be printed.
@@ -232,12 +226,12 @@ inline void Verify(bool holds, const char* file, int line, const char* what) {
 // "file:line: st.shm_nattch == 2: 1 == 2 is false". A condition joined by
 // && or || is reported as its text only. (The missing parentheses around
 // `cond` are what lets it be taken apart: see child_check above.)
-#define CHILD_CHECK(cond)                                                                             \
-  do {                                                                                                \
-    _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Wparentheses\"")                \
-        ::shmconform::child_check::Verify(::shmconform::child_check::Decomposer{} <= cond, __FILE__,   \
-                                          __LINE__, #cond);                                           \
-    _Pragma("GCC diagnostic pop")                                                                     \
+#define CHILD_CHECK(cond)                                                                     \
+  do {                                                                                        \
+    _Pragma("GCC diagnostic push")                                                            \
+        _Pragma("GCC diagnostic ignored \"-Wparentheses\"")::shmconform::child_check::Verify( \
+            ::shmconform::child_check::Decomposer{} <= cond, __FILE__, __LINE__, #cond);      \
+    _Pragma("GCC diagnostic pop")                                                             \
   } while (0)
 
 // Check that two integers are equal: "actual == expected: expected 3, got 4".
@@ -252,39 +246,38 @@ inline void Verify(bool holds, const char* file, int line, const char* what) {
 
 // Check that a call returning -1 / (void*)-1 on failure succeeded:
 // "call: expected success, got EACCES".
-#define CHILD_CHECK_SUCCESS(call)                                                 \
-  do {                                                                            \
-    errno = 0;                                                                    \
+#define CHILD_CHECK_SUCCESS(call)                                                                     \
+  do {                                                                                                \
+    errno = 0;                                                                                        \
     if ((long)(call) == -1L) ::shmconform::ChildCheckSuccessFailed(__FILE__, __LINE__, #call, errno); \
   } while (0)
 
 // Check that a call failed with exactly this errno:
 // "call: expected failure with EACCES, got EINVAL" (or "got success (returned 3)").
-#define CHILD_CHECK_ERRNO(call, expected_errno)                                                  \
-  do {                                                                                           \
-    errno = 0;                                                                                   \
-    const long shmconform_rv_ = (long)(call);                                                    \
-    const int shmconform_errno_ = errno;                                                         \
-    const int shmconform_expected_errno_ = (expected_errno);                                     \
-    if (shmconform_rv_ != -1L || shmconform_errno_ != shmconform_expected_errno_)                \
-      ::shmconform::ChildCheckErrnoFailed(__FILE__, __LINE__, #call, shmconform_expected_errno_, \
-                                          shmconform_rv_, shmconform_errno_);                    \
+#define CHILD_CHECK_ERRNO(call, expected_errno)                                                                  \
+  do {                                                                                                           \
+    errno = 0;                                                                                                   \
+    const long shmconform_rv_ = (long)(call);                                                                    \
+    const int shmconform_errno_ = errno;                                                                         \
+    const int shmconform_expected_errno_ = (expected_errno);                                                     \
+    if (shmconform_rv_ != -1L || shmconform_errno_ != shmconform_expected_errno_)                                \
+      ::shmconform::ChildCheckErrnoFailed(__FILE__, __LINE__, #call, shmconform_expected_errno_, shmconform_rv_, \
+                                          shmconform_errno_);                                                    \
   } while (0)
 
 // For table rows whose expected_errno 0 means "succeeds": checks the call
 // succeeded (expected_errno 0) or failed with exactly expected_errno, and
 // evaluates to its result as a long (-1 on the expected failure).
-#define CHILD_CHECK_RESULT(call, expected_errno)                                                   \
-  ({                                                                                               \
-    errno = 0;                                                                                     \
-    const long shmconform_rv_ = (long)(call);                                                      \
-    const int shmconform_errno_ = errno;                                                           \
-    const int shmconform_expected_errno_ = (expected_errno);                                       \
-    if (shmconform_expected_errno_ == 0 && shmconform_rv_ == -1L)                                  \
-      ::shmconform::ChildCheckSuccessFailed(__FILE__, __LINE__, #call, shmconform_errno_);         \
-    if (shmconform_expected_errno_ != 0 &&                                                         \
-        (shmconform_rv_ != -1L || shmconform_errno_ != shmconform_expected_errno_))                \
-      ::shmconform::ChildCheckErrnoFailed(__FILE__, __LINE__, #call, shmconform_expected_errno_,   \
-                                          shmconform_rv_, shmconform_errno_);                      \
-    shmconform_rv_;                                                                                \
+#define CHILD_CHECK_RESULT(call, expected_errno)                                                                       \
+  ({                                                                                                                   \
+    errno = 0;                                                                                                         \
+    const long shmconform_rv_ = (long)(call);                                                                          \
+    const int shmconform_errno_ = errno;                                                                               \
+    const int shmconform_expected_errno_ = (expected_errno);                                                           \
+    if (shmconform_expected_errno_ == 0 && shmconform_rv_ == -1L)                                                      \
+      ::shmconform::ChildCheckSuccessFailed(__FILE__, __LINE__, #call, shmconform_errno_);                             \
+    if (shmconform_expected_errno_ != 0 && (shmconform_rv_ != -1L || shmconform_errno_ != shmconform_expected_errno_)) \
+      ::shmconform::ChildCheckErrnoFailed(__FILE__, __LINE__, #call, shmconform_expected_errno_, shmconform_rv_,       \
+                                          shmconform_errno_);                                                          \
+    shmconform_rv_;                                                                                                    \
   })

@@ -56,8 +56,8 @@ inline std::optional<long> SmapsDirtyKb(const void* start) {
     }
     if (in_entry && header) break;
     long kb = 0;
-    if (in_entry && (std::sscanf(line, "Private_Dirty: %ld kB", &kb) == 1 ||
-                     std::sscanf(line, "Shared_Dirty: %ld kB", &kb) == 1)) {
+    if (in_entry &&
+        (std::sscanf(line, "Private_Dirty: %ld kB", &kb) == 1 || std::sscanf(line, "Shared_Dirty: %ld kB", &kb) == 1)) {
       total += kb;
       ++seen;
     }
@@ -95,12 +95,14 @@ inline const ShmSysctlProbe& ProbeShmSysctls() {
     if (child.exited() && child.exit_code == 0) return {true, std::nullopt};
     if (!child.exited()) return {false, "the shm sysctl probe did not exit normally: " + child.Describe()};
     if (child.exit_code == probes_internal::kNoIpcNamespace)
-      return {false, "cannot create a private IPC namespace to set kernel.shm* sysctls in (unshare(CLONE_NEWIPC) "
-                     "fails: needs CAP_SYS_ADMIN)"};
+      return {false,
+              "cannot create a private IPC namespace to set kernel.shm* sysctls in (unshare(CLONE_NEWIPC) "
+              "fails: needs CAP_SYS_ADMIN)"};
     if (child.exit_code == EROFS)
-      return {true, "/proc/sys is read-only here, so kernel.shm* sysctls cannot be set even in a private IPC "
-                    "namespace (CLONE_NEWIPC) (a container's default; podman --security-opt unmask=/proc/sys, "
-                    "shmconform sysctl-rw=yes)"};
+      return {true,
+              "/proc/sys is read-only here, so kernel.shm* sysctls cannot be set even in a private IPC "
+              "namespace (CLONE_NEWIPC) (a container's default; podman --security-opt unmask=/proc/sys, "
+              "shmconform sysctl-rw=yes)"};
     return {true, "kernel.shmmni cannot be written in a new IPC namespace (CLONE_NEWIPC): " +
                       ErrnoName(child.exit_code) + "; the shm sysctls are fixed here"};
   }();
@@ -142,12 +144,12 @@ inline const std::optional<std::string>& WhySmapsDirtyUntrustworthy() {
 
 }  // namespace shmconform
 
-#define SKIP_WITHOUT_CAPABILITY(cap)                                                                  \
-  do {                                                                                                \
-    if (const auto why = ::shmconform::WhyNoCapability(cap, #cap); why) GTEST_SKIP() << *why;         \
+#define SKIP_WITHOUT_CAPABILITY(cap)                                                          \
+  do {                                                                                        \
+    if (const auto why = ::shmconform::WhyNoCapability(cap, #cap); why) GTEST_SKIP() << *why; \
   } while (0)
 
-#define SKIP_UNLESS_SMAPS_DIRTY_TRACKS_STORES()                                                       \
-  do {                                                                                                \
-    if (const auto& why = ::shmconform::WhySmapsDirtyUntrustworthy(); why) GTEST_SKIP() << *why;      \
+#define SKIP_UNLESS_SMAPS_DIRTY_TRACKS_STORES()                                                  \
+  do {                                                                                           \
+    if (const auto& why = ::shmconform::WhySmapsDirtyUntrustworthy(); why) GTEST_SKIP() << *why; \
   } while (0)

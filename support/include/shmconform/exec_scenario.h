@@ -53,9 +53,9 @@ const std::string& SelfExecutable();
 
 // Unwraps RunScenarioInExec; skips (with the reason) only where the platform
 // cannot re-exec a binary at all, fails on any other error.
-#define ASSERT_EXEC_SCENARIO(var, name, ...)                                         \
-  auto var##_result_ = ::shmconform::RunScenarioInExec(name, __VA_ARGS__);           \
-  if (!var##_result_.ok() && var##_result_.error() == ENOEXEC)                       \
+#define ASSERT_EXEC_SCENARIO(var, name, ...)                                                          \
+  auto var##_result_ = ::shmconform::RunScenarioInExec(name, __VA_ARGS__);                            \
+  if (!var##_result_.ok() && var##_result_.error() == ENOEXEC)                                        \
     GTEST_SKIP() << "cannot re-exec the test binary here (ENOEXEC: no binfmt for this architecture)"; \
-  ASSERT_TRUE(var##_result_.ok()) << var##_result_.Describe();                       \
+  ASSERT_TRUE(var##_result_.ok()) << var##_result_.Describe();                                        \
   auto var = std::move(var##_result_).take()

@@ -27,8 +27,8 @@ inline constexpr int kFutexWakeAll = INT_MAX;
 // all mean the same to a caller: look at its condition again.
 inline void FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_ns = kFutexNoTimeout) {
   const timespec timeout{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
-  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected,
-          timeout_ns < 0 ? nullptr : &timeout, nullptr, 0);
+  syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, timeout_ns < 0 ? nullptr : &timeout,
+          nullptr, 0);
 }
 
 // Wakes up to `waiters` processes sleeping on `word`.

@@ -62,25 +62,25 @@ bool ReadKernelSysctl(const char* name, std::uint64_t* value);
 
 }  // namespace shmconform
 
-#define SKIP_UNLESS_PRIVATE_IPC_NAMESPACE()                                       \
-  do {                                                                            \
+#define SKIP_UNLESS_PRIVATE_IPC_NAMESPACE()                                                    \
+  do {                                                                                         \
     if (const auto& why = ::shmconform::WhyNoPrivateIpcNamespace(); why) GTEST_SKIP() << *why; \
-    ::shmconform::RecordNamespaceMode(*::shmconform::ProbeIpcNamespace().mode);   \
+    ::shmconform::RecordNamespaceMode(*::shmconform::ProbeIpcNamespace().mode);                \
   } while (0)
 
-#define SKIP_UNLESS_FRESH_IPC_NAMESPACE()                                         \
-  do {                                                                            \
+#define SKIP_UNLESS_FRESH_IPC_NAMESPACE()                                                    \
+  do {                                                                                       \
     if (const auto& why = ::shmconform::WhyNoFreshIpcNamespace(); why) GTEST_SKIP() << *why; \
-    ::shmconform::RecordNamespaceMode(*::shmconform::ProbeFreshIpcNamespace().mode); \
+    ::shmconform::RecordNamespaceMode(*::shmconform::ProbeFreshIpcNamespace().mode);         \
   } while (0)
 
 // For bodies that change uid or rely on the host's capabilities inside the
 // namespace: a user namespace maps only the caller and grants capabilities
 // only over itself, so those need the namespace made directly.
-#define SKIP_UNLESS_PRIVATE_IPC_NAMESPACE_MADE_DIRECTLY()                                         \
-  do {                                                                                            \
-    SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();                                                          \
-    if (*::shmconform::ProbeIpcNamespace().mode != ::shmconform::NamespaceMode::kDirect)          \
-      GTEST_SKIP() << "needs a private IPC namespace made with CAP_SYS_ADMIN; only a user "       \
+#define SKIP_UNLESS_PRIVATE_IPC_NAMESPACE_MADE_DIRECTLY()                                                 \
+  do {                                                                                                    \
+    SKIP_UNLESS_PRIVATE_IPC_NAMESPACE();                                                                  \
+    if (*::shmconform::ProbeIpcNamespace().mode != ::shmconform::NamespaceMode::kDirect)                  \
+      GTEST_SKIP() << "needs a private IPC namespace made with CAP_SYS_ADMIN; only a user "               \
                       "namespace is available here, where other uids and host capabilities do not exist"; \
   } while (0)

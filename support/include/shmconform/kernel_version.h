@@ -66,11 +66,11 @@ inline time_t WaitForClockSecondAfter(time_t stamp) {
 
 // A probe found `feature` missing (`evidence`: what the kernel said). Skips on
 // kernels older than major.minor, fails on kernels that have it.
-#define FEATURE_MISSING_SINCE(major, minor, feature, evidence)                                              \
-  do {                                                                                                       \
-    if (::shmconform::KernelIsAtLeast(major, minor))                                                        \
-      FAIL() << feature << " was added in Linux " #major "." #minor ", but this kernel ("                  \
-             << ::shmconform::RunningKernelReleaseText() << ") lacks it: " << evidence;                     \
+#define FEATURE_MISSING_SINCE(major, minor, feature, evidence)                                                  \
+  do {                                                                                                          \
+    if (::shmconform::KernelIsAtLeast(major, minor))                                                            \
+      FAIL() << feature << " was added in Linux " #major "." #minor ", but this kernel ("                       \
+             << ::shmconform::RunningKernelReleaseText() << ") lacks it: " << evidence;                         \
     GTEST_SKIP() << feature << " is not supported by this kernel (" << ::shmconform::RunningKernelReleaseText() \
-                 << "; added in Linux " #major "." #minor "): " << evidence;                               \
+                 << "; added in Linux " #major "." #minor "): " << evidence;                                    \
   } while (0)

@@ -7,9 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <utility>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "shmconform/result.h"
 
@@ -76,7 +76,9 @@ class ShmAttachment {
   ~ShmAttachment() { reset(); }
   void* get() const { return addr_; }
   template <typename T>
-  T* as() const { return static_cast<T*>(addr_); }
+  T* as() const {
+    return static_cast<T*>(addr_);
+  }
   void* release() { return std::exchange(addr_, nullptr); }
   void reset(void* addr = nullptr);
 
@@ -99,7 +101,9 @@ class Mapping {
   void* get() const { return addr_; }
   char* bytes() const { return static_cast<char*>(addr_); }
   template <typename T>
-  T* as() const { return static_cast<T*>(addr_); }
+  T* as() const {
+    return static_cast<T*>(addr_);
+  }
   size_t length() const { return length_; }
   uintptr_t addr() const { return reinterpret_cast<uintptr_t>(addr_); }
   void* release();

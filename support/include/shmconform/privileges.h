@@ -23,8 +23,7 @@ const std::optional<std::string>& WhyCannotChangeUid();
 // Forks; the child drops supplementary groups, then gid, then uid (so no
 // capability survives), verifies the switch, and runs the body as in
 // RunInChild. The outcome is the child's.
-ChildOutcome RunAsUser(const std::function<void()>& body, uid_t uid = kUnprivilegedUid,
-                       gid_t gid = kUnprivilegedGid);
+ChildOutcome RunAsUser(const std::function<void()>& body, uid_t uid = kUnprivilegedUid, gid_t gid = kUnprivilegedGid);
 
 // In a forked child: gives up root for good -- supplementary groups, then
 // gid, then uid -- and verifies it, or fails the child's check. For bodies
@@ -39,7 +38,7 @@ uid_t UnusedUid();
 
 }  // namespace shmconform
 
-#define SKIP_UNLESS_CAN_CHANGE_UID()                                       \
-  do {                                                                     \
+#define SKIP_UNLESS_CAN_CHANGE_UID()                                                     \
+  do {                                                                                   \
     if (const auto& why = ::shmconform::WhyCannotChangeUid(); why) GTEST_SKIP() << *why; \
   } while (0)

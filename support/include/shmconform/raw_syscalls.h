@@ -28,7 +28,9 @@ inline const char* VariantName(CallVariant v) { return v == CallVariant::kLibc ?
 inline void PrintTo(CallVariant v, std::ostream* os) { *os << VariantName(v); }
 // For INSTANTIATE_TEST_SUITE_P(..., ::testing::Values(kLibc, kRaw), VariantParamName).
 template <typename Info>
-std::string VariantParamName(const Info& info) { return VariantName(info.param); }
+std::string VariantParamName(const Info& info) {
+  return VariantName(info.param);
+}
 
 namespace raw {
 
@@ -53,7 +55,9 @@ inline int Munmap(void* addr, size_t length) { return static_cast<int>(syscall(S
 inline int Mprotect(void* addr, size_t length, int prot) {
   return static_cast<int>(syscall(SYS_mprotect, addr, length, prot));
 }
-inline int Msync(void* addr, size_t length, int flags) { return static_cast<int>(syscall(SYS_msync, addr, length, flags)); }
+inline int Msync(void* addr, size_t length, int flags) {
+  return static_cast<int>(syscall(SYS_msync, addr, length, flags));
+}
 inline int Madvise(void* addr, size_t length, int advice) {
   return static_cast<int>(syscall(SYS_madvise, addr, length, advice));
 }
@@ -73,7 +77,9 @@ inline constexpr int kIpc64 = 0x100;
 inline constexpr int kIpc64 = 0;
 #endif
 
-inline int Shmget(key_t key, size_t size, int shmflg) { return static_cast<int>(syscall(SYS_shmget, key, size, shmflg)); }
+inline int Shmget(key_t key, size_t size, int shmflg) {
+  return static_cast<int>(syscall(SYS_shmget, key, size, shmflg));
+}
 inline void* Shmat(int shmid, const void* addr, int shmflg) {
   return reinterpret_cast<void*>(syscall(SYS_shmat, shmid, addr, shmflg));
 }

@@ -53,8 +53,8 @@ struct StaticRequirements {
   static const bool registered;
 };
 template <typename Site>
-const bool StaticRequirements<Site>::registered =
-    RegisterStaticRequirements(typeid(typename Site::TestClass), Site::Ids());
+const bool StaticRequirements<Site>::registered = RegisterStaticRequirements(typeid(typename Site::TestClass),
+                                                                             Site::Ids());
 
 }  // namespace internal
 }  // namespace shmconform
@@ -63,10 +63,10 @@ const bool StaticRequirements<Site>::registered =
 // the IDs must be string literals.
 #define REQUIREMENTS(...)                                                                        \
   do {                                                                                           \
-    using ShmconformTestClass_ = std::remove_cv_t<std::remove_pointer_t<decltype(this)>>;       \
+    using ShmconformTestClass_ = std::remove_cv_t<std::remove_pointer_t<decltype(this)>>;        \
     struct ShmconformSite_ {                                                                     \
       using TestClass = ShmconformTestClass_;                                                    \
-      static std::vector<const char*> Ids() { return {__VA_ARGS__}; }                             \
+      static std::vector<const char*> Ids() { return {__VA_ARGS__}; }                            \
     };                                                                                           \
     static_cast<void>(&::shmconform::internal::StaticRequirements<ShmconformSite_>::registered); \
     ::shmconform::RecordRequirements({__VA_ARGS__});                                             \

@@ -27,9 +27,7 @@ class [[nodiscard]] SysResult {
   T& value() & { return *value_; }
   T&& take() && { return std::move(*value_); }
 
-  std::string Describe() const {
-    return ok() ? std::string("ok") : what_ + " failed: " + DescribeErrno(err_);
-  }
+  std::string Describe() const { return ok() ? std::string("ok") : what_ + " failed: " + DescribeErrno(err_); }
 
  private:
   SysResult(std::optional<T> value, int err, std::string what)
@@ -43,16 +41,16 @@ class [[nodiscard]] SysResult {
 
 // Unwraps a SysResult or fails the current test (fatally) with the errno's name.
 // A GCC statement expression, so it can be used in an initializer.
-#define ASSERT_NO_ERRNO_AND_VALUE(expr)                              \
-  ({                                                                 \
-    auto shmconform_result_ = (expr);                                \
+#define ASSERT_NO_ERRNO_AND_VALUE(expr)                                    \
+  ({                                                                       \
+    auto shmconform_result_ = (expr);                                      \
     ASSERT_TRUE(shmconform_result_.ok()) << shmconform_result_.Describe(); \
-    std::move(shmconform_result_).take();                            \
+    std::move(shmconform_result_).take();                                  \
   })
 
 // Fails the current test (fatally) with the errno's name unless a SysResult is ok.
-#define ASSERT_NO_ERRNO(expr)                                                    \
-  do {                                                                           \
-    const auto shmconform_result_ = (expr);                                      \
-    ASSERT_TRUE(shmconform_result_.ok()) << shmconform_result_.Describe();       \
+#define ASSERT_NO_ERRNO(expr)                                              \
+  do {                                                                     \
+    const auto shmconform_result_ = (expr);                                \
+    ASSERT_TRUE(shmconform_result_.ok()) << shmconform_result_.Describe(); \
   } while (0)

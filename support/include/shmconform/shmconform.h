@@ -11,6 +11,6 @@
 #include "shmconform/requirements.h"
 #include "shmconform/result.h"
 #include "shmconform/syscall_matchers.h"
-#include "shmconform/test_listing.h"
 #include "shmconform/system_info.h"
+#include "shmconform/test_listing.h"
 #include "shmconform/unique_names.h"

@@ -71,9 +71,7 @@ class SyscallSucceedsWithValueImpl {
     }
     return true;
   }
-  void DescribeTo(std::ostream* os) const {
-    *os << "succeeds with the expected value";
-  }
+  void DescribeTo(std::ostream* os) const { *os << "succeeds with the expected value"; }
   void DescribeNegationTo(std::ostream* os) const { *os << "does not succeed with that value"; }
 
  private:
@@ -109,7 +107,8 @@ class SyscallFailsWithErrnoImpl {
 template <typename ValueMatcher>
 class SyscallSucceedsWithValueOrFailsWithErrnoImpl {
  public:
-  SyscallSucceedsWithValueOrFailsWithErrnoImpl(ValueMatcher m, int expected) : matcher_(std::move(m)), expected_(expected) {}
+  SyscallSucceedsWithValueOrFailsWithErrnoImpl(ValueMatcher m, int expected)
+      : matcher_(std::move(m)), expected_(expected) {}
   template <typename T>
   bool MatchAndExplain(T value, ::testing::MatchResultListener* listener) const {
     if (expected_ != 0) return SyscallFailsWithErrnoImpl(expected_).MatchAndExplain(value, listener);
@@ -140,8 +139,8 @@ inline ::testing::PolymorphicMatcher<internal::SyscallSucceedsImpl> SyscallSucce
 }
 
 template <typename ValueMatcher>
-::testing::PolymorphicMatcher<internal::SyscallSucceedsWithValueImpl<ValueMatcher>>
-SyscallSucceedsWithValue(ValueMatcher m) {
+::testing::PolymorphicMatcher<internal::SyscallSucceedsWithValueImpl<ValueMatcher>> SyscallSucceedsWithValue(
+    ValueMatcher m) {
   return ::testing::MakePolymorphicMatcher(internal::SyscallSucceedsWithValueImpl<ValueMatcher>(std::move(m)));
 }
 

@@ -18,8 +18,7 @@ bool TakeListFlag(int* argc, char** argv);
 
 // The requirement IDs of a registered test: its static REQUIREMENTS(...) and,
 // for a parameter instance, its row's.
-std::vector<std::string> ListedRequirements(const std::string& suite, const std::string& name,
-                                            const char* value_param);
+std::vector<std::string> ListedRequirements(const std::string& suite, const std::string& name, const char* value_param);
 
 // Writes the listing for the tests gtest selected. Call after
 // InitGoogleTest; it runs gtest in list mode (no test runs) to apply the
