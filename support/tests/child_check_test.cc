@@ -30,7 +30,7 @@ T Opaque(T value) {
 }
 
 TEST(ChildCheckTest, FailedEqualityShowsBothValues) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const int nattch = Opaque(1);
     CHILD_CHECK(nattch == 2);
@@ -40,7 +40,7 @@ TEST(ChildCheckTest, FailedEqualityShowsBothValues) {
 }
 
 TEST(ChildCheckTest, NegativeValueAndRelationalOperator) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const long id = Opaque(-1L);
     CHILD_CHECK(id >= 0);
@@ -49,7 +49,7 @@ TEST(ChildCheckTest, NegativeValueAndRelationalOperator) {
 }
 
 TEST(ChildCheckTest, WidestUnsignedValue) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const auto big = Opaque(~0ull);
     CHILD_CHECK(big < 1u);
@@ -60,7 +60,7 @@ TEST(ChildCheckTest, WidestUnsignedValue) {
 enum class Mode : short { kLocked = 3, kUnlocked = -4 };
 
 TEST(ChildCheckTest, EnumPrintsItsNumber) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const Mode m = Opaque(Mode::kUnlocked);
     CHILD_CHECK(m == Mode::kLocked);
@@ -69,7 +69,7 @@ TEST(ChildCheckTest, EnumPrintsItsNumber) {
 }
 
 TEST(ChildCheckTest, PointerPrintsInHex) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     void* p = Opaque(reinterpret_cast<void*>(0x1f000));
     CHILD_CHECK(p != reinterpret_cast<void*>(0x1f000));
@@ -78,7 +78,7 @@ TEST(ChildCheckTest, PointerPrintsInHex) {
 }
 
 TEST(ChildCheckTest, NullPointer) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const char* p = Opaque<const char*>(nullptr);
     CHILD_CHECK(p != nullptr);
@@ -87,7 +87,7 @@ TEST(ChildCheckTest, NullPointer) {
 }
 
 TEST(ChildCheckTest, BoolPrintsAsWord) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const bool done = Opaque(false);
     CHILD_CHECK(done == true);
@@ -96,13 +96,13 @@ TEST(ChildCheckTest, BoolPrintsAsWord) {
 }
 
 TEST(ChildCheckTest, CharPrintsQuotedAndNulAsNumber) {
-  const int quoted_line = __LINE__ + 1;
+  const int quoted_line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome quoted = RunInChild([] {
     const char c = Opaque('x');
     CHILD_CHECK(c == 's');
   });
   EXPECT_EQ(quoted.check_failure, Report(quoted_line, "c == 's': 'x' == 's' is false"));
-  const int nul_line = __LINE__ + 1;
+  const int nul_line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome nul = RunInChild([] {
     const char c = Opaque('\0');
     CHILD_CHECK(c == 's');
@@ -116,7 +116,7 @@ struct Opaque2D {
 };
 
 TEST(ChildCheckTest, UnprintableOperandsGiveTheExpressionOnly) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const Opaque2D a{Opaque(1), 2}, b{3, 4};
     CHILD_CHECK(a == b);
@@ -125,7 +125,7 @@ TEST(ChildCheckTest, UnprintableOperandsGiveTheExpressionOnly) {
 }
 
 TEST(ChildCheckTest, SingleOperandGivesTheExpressionOnly) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const bool attached = Opaque(false);
     CHILD_CHECK(attached);
@@ -135,7 +135,7 @@ TEST(ChildCheckTest, SingleOperandGivesTheExpressionOnly) {
 
 TEST(ChildCheckTest, ConjunctionGivesTheExpressionNotTheFirstComparison) {
   // The first comparison holds; reporting "1 == 1 is false" would be a lie.
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const int a = Opaque(1), b = Opaque(3);
     CHILD_CHECK(a == 1 && b == 2);
@@ -144,7 +144,7 @@ TEST(ChildCheckTest, ConjunctionGivesTheExpressionNotTheFirstComparison) {
 }
 
 TEST(ChildCheckTest, ConjunctionShortCircuits) {
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const int fd = Opaque(-1);
     CHILD_CHECK(fd >= 0 && (_exit(7), true));
@@ -159,7 +159,7 @@ TEST(ChildCheckTest, DisjunctionShortCircuitsAndPasses) {
                 CHILD_CHECK(fd >= 0 || (_exit(7), true));
               }),
               ExitedWithCode(0));
-  const int line = __LINE__ + 1;
+  const int line = __LINE__ + 3;  // the CHILD_CHECK below
   const ChildOutcome outcome = RunInChild([] {
     const int a = Opaque(1);
     CHILD_CHECK(!a || a == 2);
