@@ -37,8 +37,10 @@ GUEST_PROBE = "/shmconform/bin/shmconform-probe"
 BUSYBOX = pathlib.Path("/bin/busybox")
 _lock = threading.RLock()
 
-INIT = """#!/bin/busybox sh
-/bin/busybox --install -s /bin
+# What every busybox guest's /init starts with (this module's and LAVA's,
+# harness/lava/artifacts.py): applets, the kernel's file systems, and tmpfs
+# on /dev/shm and /tmp, which the tests need.
+GUEST_MOUNTS = """/bin/busybox --install -s /bin
 export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -46,7 +48,10 @@ mount -t devtmpfs dev /dev
 mkdir -p /dev/shm /results /tmp
 mount -t tmpfs shm /dev/shm
 mount -t tmpfs tmp /tmp
-for m in /shmconform/modules/*.ko; do [ -f "$m" ] && insmod "$m"; done
+"""
+
+INIT = """#!/bin/busybox sh
+""" + GUEST_MOUNTS + """for m in /shmconform/modules/*.ko; do [ -f "$m" ] && insmod "$m"; done
 case " $(cat /proc/cmdline) " in *" shmconform.ports=virtio "*)
   # Named virtio serial ports (machines.py) get stable names; their devices
   # appear a moment after the driver binds (or its module loads).

@@ -93,22 +93,9 @@ TEST(MadviseTest, WipeonforkOnASharedMappingFailsWithEINVAL) {
 // The VmFlags line of the /proc/self/smaps block of the mapping starting at
 // `start` ("rd wr sh mr mw me ms sr ..."); nullopt without smaps or VmFlags.
 std::optional<std::string> VmFlagsOf(const void* start) {
-  const auto smaps = ReadFile("/proc/self/smaps");
-  if (!smaps) return std::nullopt;
-  char head[32];
-  std::snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(start)));
-  std::istringstream in(*smaps);
-  bool inside = false;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmFlags:", 0) == 0) {
-      if (inside) return " " + line.substr(8) + " ";
-      continue;
-    }
-    const size_t dash = line.find('-'), space = line.find(' ');
-    if (dash != std::string::npos && space != std::string::npos && dash < space && line.find(':') > space)
-      inside = line.rfind(head, 0) == 0;  // a header line: "start-end perms ..."
-  }
-  return std::nullopt;
+  const auto flags = SmapsLine(start, "VmFlags");
+  if (!flags) return std::nullopt;
+  return " " + *flags + " ";
 }
 
 // MADV_RANDOM and MADV_SEQUENTIAL set the mapping's read-ahead hint, which

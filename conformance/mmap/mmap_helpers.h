@@ -68,9 +68,10 @@ inline SysResult<Mapping> Reserve(size_t pages) {
   return Mapping::Anonymous(pages * PageSize(), PROT_NONE, MAP_PRIVATE | MAP_NORESERVE);
 }
 
-// A "Name:   N kB" field of the /proc/self/smaps block for the mapping that
-// starts at `start`, in kB; nullopt when absent (no /proc, field unknown).
-inline std::optional<long> SmapsField(const void* start, const std::string& name) {
+// The value of a "Name: value" line of the /proc/self/smaps block for the
+// mapping that starts at `start` (text after the colon); nullopt when absent
+// (no /proc, field unknown, no such mapping).
+inline std::optional<std::string> SmapsLine(const void* start, const std::string& name) {
   const auto smaps = ReadFile("/proc/self/smaps");
   if (!smaps) return std::nullopt;
   char head[32];
@@ -78,12 +79,22 @@ inline std::optional<long> SmapsField(const void* start, const std::string& name
   std::istringstream in(*smaps);
   bool inside = false;
   for (std::string line; std::getline(in, line);) {
-    if (line.find('-') != std::string::npos && line.find(' ') > line.find('-') && line.find(':') > line.find(' '))
+    if (line.rfind(name + ":", 0) == 0) {
+      if (inside) return line.substr(name.size() + 1);
+      continue;
+    }
+    const size_t dash = line.find('-'), space = line.find(' ');
+    if (dash != std::string::npos && space != std::string::npos && dash < space && line.find(':') > space)
       inside = line.rfind(head, 0) == 0;  // a header line: "start-end perms ..."
-    else if (inside && line.rfind(name + ":", 0) == 0)
-      return std::stol(line.substr(name.size() + 1));
   }
   return std::nullopt;
+}
+
+// A "Name:   N kB" field of the mapping's smaps block, in kB.
+inline std::optional<long> SmapsField(const void* start, const std::string& name) {
+  const auto value = SmapsLine(start, name);
+  if (!value) return std::nullopt;
+  return std::stol(*value);
 }
 
 }  // namespace shmconform

@@ -42,17 +42,7 @@ ARCHES = {
 
 # The guest's /init: file systems the tests need, then a shell on the console
 # whose prompt ("/ # ") LAVA waits for before it starts the test shell.
-INIT = """#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-mkdir -p /dev/shm /tmp
-mount -t tmpfs shm /dev/shm
-mount -t tmpfs tmp /tmp
-exec setsid cttyhack /bin/sh
-"""
+INIT = "#!/bin/busybox sh\n" + kernels.GUEST_MOUNTS + "exec setsid cttyhack /bin/sh\n"
 
 
 class ArtifactError(Exception):
