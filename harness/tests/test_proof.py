@@ -1,4 +1,4 @@
-"""Proofs of failure (harness/proof.py, conformance/proofs/*.toml): every declared
+"""Proofs of failure (harness/proof/, conformance/proofs/*.toml): every declared
 proof makes its requirement's tests fail, and the share of requirements with a
 proof stays at or above the declared floor."""
 from __future__ import annotations
