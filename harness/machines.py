@@ -18,6 +18,11 @@ import os
 import pathlib
 
 
+# hugepages=N on every VM's command line (qemu: and LAVA jobs alike): the
+# huge-page tests need free huge pages, and a fresh boot has none.
+HUGE_PAGES = 2
+
+
 @dataclasses.dataclass(frozen=True)
 class Machine:
     arch: str                  # the kernel's architecture, as the presets and probe name it
@@ -29,7 +34,7 @@ class Machine:
     ports: str                 # "serial" (ttyS1, ttyS2) or "virtio" (named virtio serial ports)
     preset: str                # the static build the guest runs
     memory_mb: int
-    huge_pages: int = 2        # hugepages=N on the command line: the huge-page tests need free ones
+    huge_pages: int = HUGE_PAGES
 
     @property
     def guest_ports(self) -> tuple[str, str]:

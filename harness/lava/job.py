@@ -22,6 +22,7 @@ import shutil
 
 import yaml
 
+from harness import machines
 from harness.lava import artifacts
 from harness.lava.artifacts import ArtifactError
 
@@ -102,7 +103,7 @@ def _test_action(opts: JobOptions, minutes: int, labels: str) -> dict:
 
 def _qemu_actions(opts: JobOptions, a: artifacts.Arch, kernel_url: str, ramdisk_url: str,
                   overlay_url: str | None) -> list[dict]:
-    append = f"console={a.console},115200 rdinit=/init {opts.kernel_args}".strip()
+    append = f"console={a.console},115200 rdinit=/init hugepages={machines.HUGE_PAGES} {opts.kernel_args}".strip()
     ramdisk = {"url": ramdisk_url, "image_arg": "-initrd {ramdisk}", "compression": "gz",
                "format": "cpio.newc", "overlays": {"lava": True}}
     if overlay_url:
