@@ -251,6 +251,8 @@ class TargetRunner:
                     continue
                 pos = self.plan.tests[p.name]
             elif self.plan.gtest_filter:
+                if self._selects_nothing(p.name, self.plan.gtest_filter):
+                    continue
                 pos = [self.plan.gtest_filter]
             states.append(_Binary(p.name, p, pos))
         try:
@@ -258,6 +260,14 @@ class TargetRunner:
         finally:
             for b in states:
                 self.run.results.extend(b.results.values())
+
+    def _selects_nothing(self, binary: str, gtest_filter: str) -> bool:
+        """True when the filter selects none of the binary's tests (its listing on the
+        host build says so): such a binary is not started on the target at all."""
+        try:
+            return not testlist.list_tests(self.ctx.build_dir / "conformance" / binary, gtest_filter)
+        except testlist.ListingError:
+            return False  # unknown: run it and let its own output tell
 
     def _rounds(self, states: list[_Binary], t0: float) -> None:
         while not self.ctx.stop.is_set() and self.rounds < MAX_ROUNDS:

@@ -23,11 +23,22 @@ from .test_vm_targets import ctx_for
 HAS_PODMAN = shutil.which("podman") is not None
 
 
-def cli(*args, env=None, user=None):
+def cli(*args, env=None, user=None, cwd=ROOT):
     cmd = [sys.executable, "-m", "harness", *args]
     if user is not None:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def readable_copy_of_the_harness(base: pathlib.Path) -> pathlib.Path:
+    """The harness and the files it reads, copied below base: a checkout may sit
+    in a directory other users cannot enter (mktemp -d, root's home)."""
+    tree = base / "tree"
+    for part in ("harness", "conformance/requirements", "reports", "ci"):
+        shutil.copytree(ROOT / part, tree / part, ignore=shutil.ignore_patterns("runs", "__pycache__", "tests"))
+    for d in [tree, *(p for p in tree.rglob("*") if p.is_dir())]:
+        d.chmod(0o755)
+    return tree
 
 
 # -- options -----------------------------------------------------------------
@@ -81,7 +92,8 @@ def test_podman_missing_for_a_user_is_one_line_and_other_targets_keep_their_resu
         (base / "cache").mkdir()
         (base / "cache").chmod(0o777)
         r = cli("run", "-t", "local", "-t", "oci:runc", "--build-dir", str(base / "build"), "--binary",
-                "conformance-fake", "--reports-dir", str(reports), "--no-build", env=env, user=65534)
+                "conformance-fake", "--reports-dir", str(reports), "--no-build", env=env, user=65534,
+                cwd=readable_copy_of_the_harness(base))
         assert r.returncode == 1, r.stderr
         assert "Traceback" not in r.stderr + r.stdout
         broken = [ln for ln in r.stdout.splitlines() if "BROKEN" in ln]
