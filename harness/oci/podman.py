@@ -197,23 +197,23 @@ def existing_state_dirs() -> set[pathlib.Path]:
     return {d for d in STATE_DIRS if d.exists()}
 
 
+def command_lines():
+    """The argument vectors of this machine's processes (those still there when read)."""
+    for proc in pathlib.Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            yield (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+
+
 def wait_for_cleanups(storage: pathlib.Path, timeout: float = 10.0) -> None:
     """Wait for the `podman container cleanup` that conmon starts when a container of this
     storage exits: it runs after `podman run --rm` returned, and recreates /run state."""
     needle, deadline = str(storage).encode(), time.monotonic() + timeout
     while time.monotonic() < deadline:
-        busy = False
-        for proc in pathlib.Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                argv = (proc / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if needle in argv and b"cleanup" in argv:
-                busy = True
-                break
-        if not busy:
+        if not any(needle in argv and b"cleanup" in argv for argv in command_lines()):
             return
         time.sleep(0.1)
 
@@ -232,13 +232,7 @@ def remove_new_empty_state_dirs(before: set[pathlib.Path]) -> None:
 def container_id_of(name: str) -> str:
     """The id of container `name` from its conmon's command line (-n NAME -c ID), for a
     container podman already forgot; "" when no conmon names it."""
-    for proc in pathlib.Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
+    for argv in command_lines():
         if argv and argv[0].endswith(b"conmon") and name.encode() in argv and b"-c" in argv:
             i = argv.index(b"-c")
             return argv[i + 1].decode() if i + 1 < len(argv) else ""
