@@ -98,6 +98,7 @@ class Podman:
             "[engine]",
             'cgroup_manager = "cgroupfs"',
             'events_logger = "file"',
+            'lock_type = "file"',  # locks under tmp_dir: no libpod_lock left in the host's /dev/shm
             f'events_logfile_path = "{self.runroot}/events.log"',
             f'tmp_dir = "{self.runroot / "tmp"}"',
             f'static_dir = "{self.storage / "libpod"}"',
