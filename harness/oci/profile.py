@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def summary(env: dict) -> str | None:
-    """'runc 1.1.5+ds1 · ipc private · /dev/shm 64000 kB · lacks CAP_IPC_OWNER,...' or None
+    """'runc 1.1.5+ds1 · ipc private · /dev/shm 64000 kB · lacks CAP_IPC_OWNER, ...' or None
     when the environment is not a container's."""
     if not env.get("oci_runtime"):
         return None
@@ -16,7 +16,7 @@ def summary(env: dict) -> str | None:
         bits.append(f"/dev/shm {env['dev_shm_kb']} kB")
     missing = str(env.get("capabilities_missing", ""))
     if missing and missing != "none":
-        bits.append(f"lacks {missing}")
+        bits.append("lacks " + ", ".join(c.strip() for c in missing.split(",")))  # spaced: it wraps in a card
     if env.get("proc_sys_read_only") == "yes":
         bits.append("/proc/sys read-only")
     if env.get("proc_sysvipc_shm") == "no":

@@ -249,3 +249,11 @@ def test_a_read_only_proc_sys_gives_a_skip_with_the_reason(read_only):
             assert f"[       OK ] {name}" in r.stdout, r.stdout[-2000:]
     assert ("/proc/sys is read-only here" in r.stdout) == read_only
     assert r.returncode == 0, r.stdout[-2000:]
+
+
+def test_container_profile_names_each_missing_capability_so_the_card_can_wrap():
+    from harness.oci import profile
+    line = profile.summary({"oci_runtime": "/usr/bin/runc", "oci_runtime_version": "runc version 1.1.5",
+                            "ipc_mode": "private", "capabilities_missing": "CAP_IPC_LOCK,CAP_IPC_OWNER"})
+    assert line == "runc 1.1.5 · ipc private · lacks CAP_IPC_LOCK, CAP_IPC_OWNER"
+    assert profile.summary({"kernel_release": "6.1"}) is None
