@@ -169,17 +169,22 @@ def _span(lines: list[str]) -> float:
     return round((max(stamps) - min(stamps)).total_seconds(), 3) if len(stamps) >= 2 else 0.0
 
 
-def _log_result(job: LavaJob, msg: dict) -> None:
-    definition = str(msg.get("definition", ""))
+def _record(job: LavaJob, definition: str, name, result, error_msg, test_set, measurement, units,
+            source: str) -> None:
+    """One LAVA result, from a job log or a server: LAVA's own "job" case gives the
+    job's verdict, our definition's cases are the tests, anything else is not ours."""
     if definition == "lava":
-        if msg.get("case") == "job":
-            job.lava_result = str(msg.get("result", ""))
-            job.lava_error = str(msg.get("error_msg", "") or "")
+        if name == "job":
+            job.lava_result = str(result or "")
+            job.lava_error = str(error_msg or "")
         return
-    if not SUITE_DEFINITION.fullmatch(definition):
-        return
-    job.cases.append(_case(msg.get("set"), msg.get("case"), msg.get("result"), msg.get("measurement"),
-                           msg.get("units"), job.source))
+    if SUITE_DEFINITION.fullmatch(definition):
+        job.cases.append(_case(test_set, name, result, measurement, units, source))
+
+
+def _log_result(job: LavaJob, msg: dict) -> None:
+    _record(job, str(msg.get("definition", "")), msg.get("case"), msg.get("result"), msg.get("error_msg"),
+            msg.get("set"), msg.get("measurement"), msg.get("units"), job.source)
 
 
 def _target_line(job: LavaJob, msg: str, current: str | None) -> str | None:
@@ -261,15 +266,8 @@ def _read_structured(data, source: str) -> LavaJob:
             m = re.search(r"/jobs/(\d+)/", str(x.get("resource_uri") or x.get("url") or ""))
             if m:
                 ids.add(m.group(1))
-        if definition == "lava":
-            if x.get("name") == "job":
-                job.lava_result = str(x.get("result", ""))
-                job.lava_error = str(meta.get("error_msg", "") or "")
-            continue
-        if not SUITE_DEFINITION.fullmatch(definition):
-            continue
-        job.cases.append(_case(meta.get("set"), x.get("name"), x.get("result"), x.get("measurement"),
-                               x.get("unit", x.get("units")), source))
+        _record(job, definition, x.get("name"), x.get("result"), meta.get("error_msg"), meta.get("set"),
+                x.get("measurement"), x.get("unit", x.get("units")), source)
     if len(ids) > 1:
         raise ResultsError(f"{source}: results of several jobs ({', '.join(sorted(ids))}) in one file: "
                            f"give one file per job")
