@@ -44,8 +44,9 @@ TEST(SysvRegressionTest, RndRoundingDownToZeroWithRemapFailsWithEINVAL) {
   }
 }
 
-// The use-after-free LTP's shmctl05 reproduces: remap_file_pages on an
-// attachment while another thread removes the segment and reuses its id.
+// The use-after-free LTP's shmctl05 reproduces (fixed in Linux 4.17):
+// remap_file_pages on an attachment while another thread removes the segment
+// and reuses its id.
 // Bounded: a fixed number of rounds, each at most a short while.
 TEST(SysvRegressionTest, RemapFilePagesRacingWithRemovalEndsWithEINVALOrEIDRM) {
   REQUIREMENTS("SYSV.REGRESSION.RMID_REMAP_FILE_PAGES_RACE");
@@ -127,9 +128,9 @@ TEST(SysvRegressionTest, PartialMunmapKeepsTheRestAttachedUntilShmdt) {
   }
 }
 
-// Linux 6.7 merged two pieces of an attachment that mprotect had made alike
-// without calling the removed piece's close, so shm_nattch never returned to
-// 0 and a segment marked for removal was never destroyed.
+// Linux 6.4 to 6.7 merged two pieces of an attachment that mprotect had made
+// alike without calling the removed piece's close, so shm_nattch never
+// returned to 0 and a segment marked for removal was never destroyed.
 TEST(SysvRegressionTest, MprotectSplitAndMergeLeavesNoAttachCountBehind) {
   REQUIREMENTS("SYSV.REGRESSION.MPROTECT_MERGE_NATTCH");
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, 3 * PageSize(), IPC_CREAT | 0600));
