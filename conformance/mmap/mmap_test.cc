@@ -40,7 +40,7 @@ struct MmapErrorCase {
   int flags;
   off_t offset_halfpages;
   int expected_errno;
-  const LinuxFeature* needs = nullptr;       // the behaviour is that of this release on
+  const LinuxFeature* needs = nullptr;       // the release that added what the row checks
   CallVariant variant = CallVariant::kLibc;  // through glibc, or the raw system call
 };
 void PrintTo(const MmapErrorCase& c, std::ostream* os) { PrintRequirementRow(c.what, c.requirement, os); }

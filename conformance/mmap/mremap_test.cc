@@ -152,7 +152,7 @@ struct MremapErrorCase {
   int flags;
   size_t new_addr_offset;  // for MREMAP_FIXED
   int expected_errno;
-  const LinuxFeature* needs = nullptr;  // the behaviour is that of this release on
+  const LinuxFeature* needs = nullptr;  // the release that added what the row checks
 };
 void PrintTo(const MremapErrorCase& c, std::ostream* os) { *os << c.what; }
 
