@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "mmap_helpers.h"
+#include "shmconform/kernel_version.h"
 #include "shmconform/raw_syscalls.h"
 #include "shmconform/shmconform.h"
 
@@ -39,6 +40,7 @@ struct MmapErrorCase {
   int flags;
   off_t offset_halfpages;
   int expected_errno;
+  const LinuxFeature* needs = nullptr;       // the release that added what the row checks
   CallVariant variant = CallVariant::kLibc;  // through glibc, or the raw system call
 };
 void PrintTo(const MmapErrorCase& c, std::ostream* os) { PrintRequirementRow(c.what, c.requirement, os); }
@@ -75,6 +77,7 @@ TEST_P(MmapErrorTest, FailsWithMapFailedAndTheDocumentedErrno) {
   ROW_REQUIREMENTS(c.requirement);
   RecordRequirements({c.requirement, "MMAP.MMAP.FAILURE_RETURNS_MAP_FAILED"});  // the run's property: both
   RecordProperty("variant", VariantName(c.variant));
+  if (c.needs) SKIP_UNLESS_KERNEL_HAS(*c.needs);
   if (c.fd == FdKind::kDevNull && access("/dev/null", R_OK | W_OK) != 0) GTEST_SKIP() << "no /dev/null here";
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   auto dir = ASSERT_NO_ERRNO_AND_VALUE(TempDir::Create());
@@ -114,7 +117,7 @@ std::vector<MmapErrorCase> ErrorRows(CallVariant variant) {
       MmapErrorCase{"OffsetNotPageMultiple", "MMAP.MMAP.OFFSET_UNALIGNED_EINVAL", FdKind::kReadWrite, 2, kRW,
                     MAP_SHARED, 1, EINVAL},
       MmapErrorCase{"UnknownFlagWithSharedValidate", "MMAP.MMAP.UNKNOWN_FLAGS_VALIDATE_EOPNOTSUPP", FdKind::kReadWrite,
-                    2, kRW, MAP_SHARED_VALIDATE | kUnknownMapFlag, 0, EOPNOTSUPP},
+                    2, kRW, MAP_SHARED_VALIDATE | kUnknownMapFlag, 0, EOPNOTSUPP, &linux_feature::kMapSharedValidate},
       MmapErrorCase{"FdMinusOneWithoutAnonymous", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kNone, 2, PROT_READ, MAP_PRIVATE, 0,
                     EBADF},
       MmapErrorCase{"ClosedFd", "MMAP.MMAP.BAD_FD_EBADF", FdKind::kClosed, 2, PROT_READ, MAP_SHARED, 0, EBADF},
@@ -150,6 +153,7 @@ INSTANTIATE_TEST_SUITE_P(RawSyscall, MmapErrorTest, ::testing::ValuesIn(ErrorRow
 
 TEST(MmapTest, SharedAndPrivateTogetherIsSharedValidateOnLinux) {
   REQUIREMENTS("MMAP.MMAP.SHARED_AND_PRIVATE_IS_SHARED_VALIDATE");
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMapSharedValidate);
   static_assert((MAP_SHARED | MAP_PRIVATE) == MAP_SHARED_VALIDATE);
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   auto map = ASSERT_NO_ERRNO_AND_VALUE(
@@ -210,6 +214,7 @@ TEST(MmapTest, FixedAtUnalignedAddressFailsWithEINVAL) {
 
 TEST(MmapTest, FixedNoreplaceOverAnExistingMappingFailsWithEEXISTAndKeepsIt) {
   REQUIREMENTS("MMAP.MMAP.FIXED_NOREPLACE_EEXIST");
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMapFixedNoreplace);
   auto existing = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(2 * PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE));
   std::strcpy(existing.bytes() + PageSize(), "intact");
   EXPECT_THAT(mmap(existing.bytes() + PageSize(), 2 * PageSize(), PROT_READ,
@@ -220,6 +225,8 @@ TEST(MmapTest, FixedNoreplaceOverAnExistingMappingFailsWithEEXISTAndKeepsIt) {
 
 TEST(MmapTest, FixedNoreplaceOnAFreeRangeMapsAtTheAddress) {
   REQUIREMENTS("MMAP.MMAP.FIXED_NOREPLACE_FREE");
+  // Before it the flag is unknown and ignored: a plain hint, which would pass.
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMapFixedNoreplace);
   void* want = FindUnmappedRange(PageSize(), PageSize());
   ASSERT_NE(want, nullptr);
   void* got = mmap(want, PageSize(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);

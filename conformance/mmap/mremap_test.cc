@@ -95,11 +95,12 @@ TEST(MremapTest, FixedMovesToExactlyTheNewAddressReplacingWhatWasThere) {
 
 TEST(MremapTest, DontunmapLeavesTheOldRangeMappedButEmpty) {
   REQUIREMENTS("MMAP.MREMAP.DONTUNMAP");
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMremapDontunmap);
   auto source = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(PageSize(), kRW, MAP_PRIVATE));
   std::strcpy(source.bytes(), "contents");
   void* moved = mremap(source.get(), PageSize(), PageSize(), MREMAP_MAYMOVE | MREMAP_DONTUNMAP, nullptr);
   if (moved == MAP_FAILED && errno == EINVAL)
-    FEATURE_MISSING_SINCE(5, 7, "MREMAP_DONTUNMAP", "mremap fails with EINVAL");
+    FEATURE_MISSING(linux_feature::kMremapDontunmap, "mremap fails with EINVAL");
   ASSERT_THAT(moved, SyscallSucceeds());
   Mapping owner(moved, PageSize());
   EXPECT_STREQ(owner.bytes(), "contents");
@@ -151,6 +152,7 @@ struct MremapErrorCase {
   int flags;
   size_t new_addr_offset;  // for MREMAP_FIXED
   int expected_errno;
+  const LinuxFeature* needs = nullptr;  // the release that added what the row checks
 };
 void PrintTo(const MremapErrorCase& c, std::ostream* os) { *os << c.what; }
 
@@ -159,6 +161,7 @@ class MremapErrorTest : public ::testing::TestWithParam<MremapErrorCase> {};
 TEST_P(MremapErrorTest, FailsWithTheDocumentedErrnoAndChangesNothing) {
   REQUIREMENTS("MMAP.MREMAP.ERRORS");
   const MremapErrorCase& c = GetParam();
+  if (c.needs) SKIP_UNLESS_KERNEL_HAS(*c.needs);
   auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(3 * PageSize(), kRW, MAP_PRIVATE));
   std::strcpy(map.bytes(), "unchanged");
   ASSERT_THAT(munmap(map.bytes() + 2 * PageSize(), PageSize()), SyscallSucceeds());
@@ -178,7 +181,8 @@ INSTANTIATE_TEST_SUITE_P(
         MremapErrorCase{"FixedWithoutMaymove", 0, 1, 1, MREMAP_FIXED, 2 * PageSize(), EINVAL},
         MremapErrorCase{"FixedNewRangeOverlapsOld", 0, 2, 2, MREMAP_MAYMOVE | MREMAP_FIXED, PageSize(), EINVAL},
         MremapErrorCase{"FixedUnalignedNewAddress", 0, 1, 1, MREMAP_MAYMOVE | MREMAP_FIXED, 2 * PageSize() + 1, EINVAL},
-        MremapErrorCase{"OldSizeZeroOnAPrivateMapping", 0, 0, 1, MREMAP_MAYMOVE, 0, EINVAL},
+        MremapErrorCase{"OldSizeZeroOnAPrivateMapping", 0, 0, 1, MREMAP_MAYMOVE, 0, EINVAL,
+                        &linux_feature::kMremapDuplicatePrivateEinval},
         MremapErrorCase{"OldRangeNotMapped", 2 * PageSize(), 1, 2, MREMAP_MAYMOVE, 0, EFAULT}),
     [](const auto& info) { return std::string(info.param.what); });
 

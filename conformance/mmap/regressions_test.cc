@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "mmap_helpers.h"
+#include "shmconform/kernel_version.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
@@ -64,6 +65,7 @@ TEST(MmapRegressionTest, MremapBelowTheNextFilePagesKeepsEachPagesOffset) {
 // unrelated private mapping; since then it fails with EINVAL.
 TEST(MmapRegressionTest, MremapDuplicatingAPrivateMappingFailsWithEINVAL) {
   REQUIREMENTS("MMAP.REGRESSION.MREMAP_DUPLICATE_PRIVATE");
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMremapDuplicatePrivateEinval);
   auto map = ASSERT_NO_ERRNO_AND_VALUE(Mapping::Anonymous(PageSize(), PROT_READ | PROT_WRITE, MAP_PRIVATE));
   std::strcpy(map.bytes(), "private");
   void* dup = mremap(map.get(), 0, PageSize(), MREMAP_MAYMOVE);

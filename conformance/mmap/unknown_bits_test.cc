@@ -111,10 +111,11 @@ TEST_P(UnknownBitsTest, MmapIgnoresUnknownFlagBitsWithSharedAndPrivate) {
 
 TEST_P(UnknownBitsTest, MmapWithSharedValidateRejectsUnknownFlagBitsWithEOPNOTSUPP) {
   REQUIREMENTS("MMAP.MMAP.UNKNOWN_FLAGS_VALIDATE_EOPNOTSUPP");
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMapSharedValidate);
   auto file = ASSERT_NO_ERRNO_AND_VALUE(TempFile::Create(PageSize()));
   void* plain = Mmap(nullptr, PageSize(), kRW, MAP_SHARED_VALIDATE, file.fd(), 0);
   if (plain == MAP_FAILED && errno == EINVAL)
-    FEATURE_MISSING_SINCE(4, 15, "MAP_SHARED_VALIDATE", "mmap with it alone fails with EINVAL");
+    FEATURE_MISSING(linux_feature::kMapSharedValidate, "mmap with it alone fails with EINVAL");
   ASSERT_THAT(plain, SyscallSucceeds());
   Mapping plain_owner(plain, PageSize());
   for (int bit : UnknownMapFlagBits()) {

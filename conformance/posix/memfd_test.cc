@@ -21,7 +21,7 @@
 namespace shmconform {
 namespace {
 
-// nullopt when memfd_create works (Linux 3.17+, and emulators that implement it).
+// nullopt when memfd_create works.
 const std::optional<std::string>& WhyNoMemfd() {
   static const std::optional<std::string> why = []() -> std::optional<std::string> {
     const int fd = memfd_create("shmconform.probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -34,9 +34,11 @@ const std::optional<std::string>& WhyNoMemfd() {
   return why;
 }
 
+// Skipped before Linux 3.17; missing after it, a failure.
 #define SKIP_UNLESS_MEMFD()                                                                      \
   do {                                                                                           \
-    if (const auto& why = WhyNoMemfd(); why) FEATURE_MISSING_SINCE(3, 17, "memfd_create", *why); \
+    SKIP_UNLESS_KERNEL_HAS(linux_feature::kMemfdCreate);                                         \
+    if (const auto& why = WhyNoMemfd(); why) FEATURE_MISSING(linux_feature::kMemfdCreate, *why); \
   } while (0)
 
 SysResult<UniqueFd> Memfd(unsigned flags, off_t size = 0) {
@@ -219,12 +221,13 @@ TEST(MemfdSealTest, SealWriteRefusesWritesAndWritableSharedMappings) {
 TEST(MemfdSealTest, FutureWriteKeepsExistingMappingsButRefusesNewWriters) {
   REQUIREMENTS("MEMFD.SEAL.FUTURE_WRITE");
   SKIP_UNLESS_MEMFD();
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kSealFutureWrite);
   auto fd = ASSERT_NO_ERRNO_AND_VALUE(Memfd(MFD_CLOEXEC | MFD_ALLOW_SEALING, PageSize()));
   auto m =
       ASSERT_NO_ERRNO_AND_VALUE(Mapping::Map(nullptr, PageSize(), PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0));
   if (fcntl(fd.get(), F_ADD_SEALS, F_SEAL_FUTURE_WRITE) != 0) {
     ASSERT_EQ(errno, EINVAL) << DescribeErrno(errno);
-    FEATURE_MISSING_SINCE(5, 1, "F_SEAL_FUTURE_WRITE", "F_ADD_SEALS fails with EINVAL");
+    FEATURE_MISSING(linux_feature::kSealFutureWrite, "F_ADD_SEALS fails with EINVAL");
   }
   // Unlike F_SEAL_WRITE, the existing writable mapping was no obstacle and still writes.
   std::strcpy(m.bytes(), "old mapping");

@@ -48,11 +48,12 @@ std::string Hex(unsigned long v) {
   return buf;
 }
 
-// memfd_create itself (Linux 3.17): missing on a newer kernel is a failure.
+// memfd_create itself: skipped before Linux 3.17, missing after it a failure.
 #define REQUIRE_MEMFD()                                                                    \
   do {                                                                                     \
+    SKIP_UNLESS_KERNEL_HAS(linux_feature::kMemfdCreate);                                   \
     const int probe_fd_ = memfd_create("shmconform.probe", MFD_CLOEXEC);                   \
-    if (probe_fd_ < 0) FEATURE_MISSING_SINCE(3, 17, "memfd_create", DescribeErrno(errno)); \
+    if (probe_fd_ < 0) FEATURE_MISSING(linux_feature::kMemfdCreate, DescribeErrno(errno)); \
     close(probe_fd_);                                                                      \
   } while (0)
 
@@ -94,8 +95,9 @@ TEST(MemfdSealBitsTest, AddSealsRejectsEveryUnknownSealBitWithEINVAL) {
 TEST(MemfdSealBitsTest, NoexecSealMakesANonExecutableFileSealedAgainstExec) {
   REQUIREMENTS("MEMFD.CREATE.NOEXEC_SEAL");
   REQUIRE_MEMFD();
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kMfdNoexecSeal);
   const int fd = memfd_create("shmconform.noexec", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
-  if (fd < 0 && errno == EINVAL) FEATURE_MISSING_SINCE(6, 3, "MFD_NOEXEC_SEAL", "memfd_create fails with EINVAL");
+  if (fd < 0 && errno == EINVAL) FEATURE_MISSING(linux_feature::kMfdNoexecSeal, "memfd_create fails with EINVAL");
   ASSERT_THAT(fd, SyscallSucceeds());
   UniqueFd owner(fd);
   struct stat st {};
@@ -113,11 +115,12 @@ TEST(MemfdSealBitsTest, NoexecSealMakesANonExecutableFileSealedAgainstExec) {
 TEST(MemfdSealBitsTest, SealExecForbidsChangingTheExecuteBits) {
   REQUIREMENTS("MEMFD.SEAL.EXEC");
   REQUIRE_MEMFD();
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kSealExec);
   const int fd = memfd_create("shmconform.sealexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   ASSERT_THAT(fd, SyscallSucceeds());
   UniqueFd owner(fd);
   if (fcntl(fd, F_ADD_SEALS, F_SEAL_EXEC) != 0 && errno == EINVAL)
-    FEATURE_MISSING_SINCE(6, 3, "F_SEAL_EXEC", "F_ADD_SEALS fails with EINVAL");
+    FEATURE_MISSING(linux_feature::kSealExec, "F_ADD_SEALS fails with EINVAL");
   // On a file with execute bits (a memfd starts 0777) F_SEAL_EXEC also adds
   // the write seals: an executable memfd becomes immutable.
   EXPECT_THAT(fcntl(fd, F_GET_SEALS),

@@ -372,6 +372,7 @@ TEST(ShmctlTest, ShmStatOnAnUnusedSlotFailsWithEINVAL) {
 // SHM_STAT checks read permission; SHM_STAT_ANY (Linux 4.17) does not.
 TEST(ShmctlTest, ShmStatNeedsReadPermissionButShmStatAnyDoesNot) {
   REQUIREMENTS("SYSV.SHMCTL.SHM_STAT", "SYSV.SHMCTL.SHM_STAT_ANY");
+  SKIP_UNLESS_KERNEL_HAS(linux_feature::kShmStatAny);
   SKIP_UNLESS_CAN_CHANGE_UID();
   SKIP_WITHOUT_CAPABILITY(CAP_IPC_OWNER);  // root finds the mode-0000 segment's slot with SHM_STAT
   auto seg = ASSERT_NO_ERRNO_AND_VALUE(SysvSegment::Create(IPC_PRIVATE, PageSize(), IPC_CREAT | 0000));
@@ -379,7 +380,7 @@ TEST(ShmctlTest, ShmStatNeedsReadPermissionButShmStatAnyDoesNot) {
   ASSERT_GE(index, 0);
   shmid_ds ds{};
   if (shmctl(index, SHM_STAT_ANY, &ds) == -1 && errno == EINVAL)
-    FEATURE_MISSING_SINCE(4, 17, "SHM_STAT_ANY", "shmctl(SHM_STAT_ANY) fails with EINVAL");
+    FEATURE_MISSING(linux_feature::kShmStatAny, "shmctl(SHM_STAT_ANY) fails with EINVAL");
   const int id = seg.id();
   EXPECT_THAT(RunAsUser([index, id] {
                 shmid_ds buf{};
