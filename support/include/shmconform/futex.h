@@ -19,6 +19,10 @@ static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t) &&
                   std::atomic<std::uint32_t>::is_always_lock_free,
               "a futex word is a plain 32-bit integer");
 
+// SYS_futex takes the kernel's long-sized timespec; a file built with 64-bit
+// time_t on a 32-bit target (_TIME_BITS=64) would need SYS_futex_time64.
+static_assert(sizeof(timespec) == 2 * sizeof(long), "FutexWait's timeout must have the layout SYS_futex reads");
+
 inline constexpr long kFutexNoTimeout = -1;
 inline constexpr int kFutexWakeAll = INT_MAX;
 
