@@ -144,5 +144,59 @@ TEST_F(ShmctlTime64Test, SetReachesTheKernelAndStampsCtime) {
   EXPECT_THAT(raw::CtimeOf(now), Between(before, after)) << "created at " << raw::CtimeOf(created);
 }
 
+// The other commands __shmctl64 handles. IPC_INFO and SHM_INFO fill
+// structures that are no shmid_ds (a conversion that took them for one would
+// corrupt them); SHM_STAT fills a shmid_ds found by slot index. In a fresh IPC
+// namespace the table holds only this segment, in slot 0, so every answer
+// (return values included) is fixed while both paths ask. Runs in the child.
+void CompareInfoAndStatBySlot(size_t page) {
+  const int id = shmget(IPC_PRIVATE, 3 * page, IPC_CREAT | 0600);
+  CHILD_CHECK(id >= 0);
+
+  shminfo limits{};
+  struct shminfo64 raw_limits {};
+  CHILD_CHECK_EQ(shmctl(0, IPC_INFO, reinterpret_cast<shmid_ds*>(&limits)), 0);
+  CHILD_CHECK_EQ(syscall(SYS_shmctl, 0, IPC_INFO | raw::kIpc64, &raw_limits), 0);
+  CHILD_CHECK_EQ(limits.shmmax, raw_limits.shmmax);
+  CHILD_CHECK_EQ(limits.shmmin, raw_limits.shmmin);
+  CHILD_CHECK_EQ(limits.shmmni, raw_limits.shmmni);
+  CHILD_CHECK_EQ(limits.shmseg, raw_limits.shmseg);
+  CHILD_CHECK_EQ(limits.shmall, raw_limits.shmall);
+  CHILD_CHECK_EQ(limits.shmmin, 1);
+  CHILD_CHECK_EQ(limits.shmseg, limits.shmmni);
+
+  // glibc's struct shm_info is the kernel's (SHM_INFO has no IPC_64 form).
+  shm_info usage{}, raw_usage{};
+  CHILD_CHECK_EQ(shmctl(0, SHM_INFO, reinterpret_cast<shmid_ds*>(&usage)), 0);
+  CHILD_CHECK_EQ(syscall(SYS_shmctl, 0, SHM_INFO, &raw_usage), 0);
+  CHILD_CHECK_EQ(usage.used_ids, raw_usage.used_ids);
+  CHILD_CHECK_EQ(usage.shm_tot, raw_usage.shm_tot);
+  CHILD_CHECK_EQ(usage.shm_rss, raw_usage.shm_rss);
+  CHILD_CHECK_EQ(usage.shm_swp, raw_usage.shm_swp);
+  CHILD_CHECK_EQ(usage.used_ids, 1);
+  CHILD_CHECK_EQ(usage.shm_tot, 3);
+
+  shmid_ds by_slot{};
+  struct shmid64_ds kernel {};
+  CHILD_CHECK_EQ(shmctl(0, SHM_STAT, &by_slot), id);
+  CHILD_CHECK_EQ(raw::Shmctl(id, IPC_STAT, &kernel), 0);
+  CHILD_CHECK_EQ(by_slot.shm_perm.mode, kernel.shm_perm.mode);
+  CHILD_CHECK_EQ(by_slot.shm_segsz, kernel.shm_segsz);
+  CHILD_CHECK_EQ(by_slot.shm_segsz, 3 * page);
+  CHILD_CHECK_EQ(by_slot.shm_atime, raw::AtimeOf(kernel));
+  CHILD_CHECK_EQ(by_slot.shm_dtime, raw::DtimeOf(kernel));
+  CHILD_CHECK_EQ(by_slot.shm_ctime, raw::CtimeOf(kernel));
+  CHILD_CHECK(raw::CtimeOf(kernel) != 0);
+  CHILD_CHECK_EQ(by_slot.shm_cpid, kernel.shm_cpid);
+  CHILD_CHECK_EQ(by_slot.shm_nattch, kernel.shm_nattch);
+}
+
+TEST_F(ShmctlTime64Test, InfoAndStatBySlotAgreeWithTheRawSystemCall) {
+  REQUIREMENTS("SYSV.SHMCTL.IPC_INFO", "SYSV.SHMCTL.SHM_INFO", "SYSV.SHMCTL.SHM_STAT");
+  SKIP_UNLESS_FRESH_IPC_NAMESPACE();
+  const size_t page = PageSize();
+  EXPECT_THAT(RunInPrivateIpcNamespace([page] { CompareInfoAndStatBySlot(page); }), ExitedWithCode(0));
+}
+
 }  // namespace
 }  // namespace shmconform::sysv
