@@ -6,8 +6,9 @@
 // sends shmctl to __shmctl64, which asks the kernel for its shmid64_ds
 // (IPC_64), joins each time's low and high words into a 64-bit time_t and
 // copies the rest into a struct shmid_ds of another layout; IPC_SET converts
-// the other way. The rest of the suite keeps the 32-bit time_t interface, so
-// both of glibc's paths are checked.
+// the other way. The rest of the suite keeps the default time_t (32-bit
+// there, unless the whole build sets _TIME_BITS=64, as Debian 13 does on
+// armhf), so both of glibc's paths are checked.
 //
 // Sharing one binary with 32-bit time_t code is safe only because this file
 // calls nothing whose layout or behaviour depends on time_t, off_t or struct
