@@ -117,6 +117,35 @@ int shmctl(int id, int cmd, struct shmid_ds* buf) {
   return rc;
 }
 
+#if __TIMESIZE == 32
+// glibc's shmctl for 64-bit time_t callers on 32-bit targets (_TIME_BITS=64, glibc 2.34 and
+// later), which the shmctl above never sees. Its struct shmid_ds is spelled out here because this
+// file keeps the default 32-bit time_t (its mmap and open must stay the 32-bit symbols).
+struct ShmidDsTime64 {
+  struct ipc_perm shm_perm;
+  size_t shm_segsz;
+  int64_t shm_atime;
+  int64_t shm_dtime;
+  int64_t shm_ctime;
+  pid_t shm_cpid;
+  pid_t shm_lpid;
+  shmatt_t shm_nattch;
+  unsigned long reserved5;
+  unsigned long reserved6;
+};
+
+// time64-high-words-garbage: the high words of the times are not the ones the kernel wrote (as
+// if the conversion took them from memory the kernel never filled): bit 32 of each time is set.
+int __shmctl64(int id, int cmd, ShmidDsTime64* buf) {
+  const int rc = Real<int (*)(int, int, ShmidDsTime64*)>("__shmctl64")(id, cmd, buf);
+  if (rc >= 0 && buf && Mutant("time64-high-words-garbage") &&
+      (cmd == IPC_STAT || cmd == SHM_STAT || cmd == SHM_STAT_ANY)) {
+    for (int64_t* t : {&buf->shm_atime, &buf->shm_dtime, &buf->shm_ctime}) *t |= int64_t{1} << 32;
+  }
+  return rc;
+}
+#endif
+
 // extra-page-after-segment: the page after an attachment is usable too.
 // destroy-on-child-exit: an attachment made by a child process is marked for
 // destruction, so the segment dies with the child.

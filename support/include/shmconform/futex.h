@@ -26,7 +26,11 @@ inline constexpr int kFutexWakeAll = INT_MAX;
 // (kFutexNoTimeout: none). EAGAIN (the word had changed), EINTR and ETIMEDOUT
 // all mean the same to a caller: look at its condition again.
 inline void FutexWait(std::atomic<std::uint32_t>* word, std::uint32_t expected, long timeout_ns = kFutexNoTimeout) {
-  const timespec timeout{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
+  // SYS_futex reads two longs (old_timespec32 on 32-bit targets), which timespec
+  // no longer is in a file built with 64-bit time_t there (_TIME_BITS=64).
+  struct {
+    long tv_sec, tv_nsec;
+  } const timeout{timeout_ns / 1'000'000'000, timeout_ns % 1'000'000'000};
   syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(word), FUTEX_WAIT, expected, timeout_ns < 0 ? nullptr : &timeout,
           nullptr, 0);
 }
