@@ -28,8 +28,11 @@ def figure_lines(requirements: list[str], verdicts: list[Verdict] | None, proofs
              + ("" if verdicts is not None else " (declared, not run: drop --declared to run them)"),
              "  holding proofs by kind: " + ", ".join(f"{kinds[k]} {k}" for k in KINDS if k in kinds)]
     skipped = [v for v in verdicts or [] if v.skipped]
-    if skipped:
-        lines.append(f"  not run: {len(skipped)} uml proofs (./shmconform proof --uml: builds a patched UML kernel once)")
+    uml = sum(1 for v in skipped if v.proof.breaker.startswith("uml:"))
+    if uml:
+        lines.append(f"  not run: {uml} uml proofs (./shmconform proof --uml: builds a patched UML kernel once)")
+    if len(skipped) > uml:
+        lines.append(f"  not run: {len(skipped) - uml} guest proofs (./shmconform proof --vm: boots a QEMU guest)")
     missing = [r for r in requirements if r not in proven]
     if missing:
         lines.append(f"without a proof ({len(missing)}):")
