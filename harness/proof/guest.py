@@ -104,57 +104,62 @@ def _boot(ctx: Context, target_spec: str, runs: list[_Run], round_name: str) -> 
 
 
 def _cases(results: pathlib.Path, run_id: str) -> tuple[dict[str, gtest.Case] | None, str]:
-    report = results / f"{run_id}.json"
-    out = results / f"{run_id}.out"
-    tail = out.read_text(errors="replace")[-400:].strip() if out.exists() else ""
+    """Full test name -> case of one invocation of the guest round; (None, why) without a report."""
+    report, out, rc = (results / f"{run_id}.{ext}" for ext in ("json", "out", "rc"))
     if not report.exists():
-        return None, f"no report from the guest (exit {(results / f'{run_id}.rc').read_text().strip() if (results / f'{run_id}.rc').exists() else 'none'}): {tail}"
+        tail = out.read_text(errors="replace")[-400:].strip() if out.exists() else ""
+        status = rc.read_text().strip() if rc.exists() else "none"
+        return None, f"no report from the guest (exit {status}): {tail}"
     try:
         return {c.full_name: c for c in gtest.parse_json(report.read_text())}, ""
     except gtest.GtestError as e:
         return None, f"bad report from the guest: {e}"
 
 
+def _plan(ctx: Context, suite: Suite, proofs: list[tuple[int, Proof]]) -> tuple[list[_Run], list[_Run]]:
+    """(one unbroken run per binary of all the proofs' tests, one run per proof and binary under its breaker)."""
+    unbroken: dict[str, _Run] = {}
+    broken: list[_Run] = []
+    for i, p in proofs:
+        for binary, names in suite.tests.get(p.requirement, {}).items():
+            base = unbroken.setdefault(binary, _Run(f"unbroken-{binary}", binary, [], None, []))
+            base.names += [n for n in names if n not in base.names]
+            broken.append(_Run(f"proof{i}-{binary}", binary, names, p, breaker_command(p.breaker, ctx.shim)[0]))
+    return list(unbroken.values()), broken
+
+
+def _verdict(proof: Proof, runs: list[_Run], stock: dict, results: pathlib.Path, unfinished: str) -> Verdict:
+    """The host's rule (runner.check): a test passing unbroken in the guest fails under the breaker as expected."""
+    notes = []
+    for r in runs:
+        base, why = stock[r.binary]
+        passing = [n for n in r.names if base and base.get(n) and base[n].status == "pass"]
+        if not passing:
+            seen = "; ".join(f"{n}: {base[n].status} {base[n].message.strip()[:120]}" for n in r.names
+                             if base and n in base)
+            notes.append(f"{r.binary}: no test passes unbroken in {proof.target}: {why or seen or 'not run'}")
+            continue
+        cases, why = _cases(results, r.id)
+        missed = f"{r.binary}: {why}" if cases is None else _judge(proof, passing, cases, r.binary)
+        if missed is None:
+            return Verdict(proof, True, "")
+        notes.append(missed)
+    return Verdict(proof, False, "; ".join(notes + ([unfinished] if unfinished else [])) or "no test names it")
+
+
 def check_guest(ctx: Context, suite: Suite, proofs: list[Proof]) -> list[Verdict]:
-    """Every guest proof: skipped without ctx.vm; else one boot per target."""
+    """Every guest proof's verdict, in order: skipped without ctx.vm, else one boot per target."""
     if not ctx.vm:
         return [Verdict(p, False, "not run: guest proofs run with ./shmconform proof --vm", skipped=True)
                 for p in proofs]
     verdicts: dict[int, Verdict] = {}
     for target_spec in sorted({p.target for p in proofs}):
         mine = [(i, p) for i, p in enumerate(proofs) if p.target == target_spec]
-        unbroken: dict[str, _Run] = {}
-        runs: list[_Run] = []
+        unbroken, broken = _plan(ctx, suite, mine)
+        results, unfinished = _boot(ctx, target_spec, unbroken + broken, "proofs")
+        stock = {r.binary: _cases(results, r.id) for r in unbroken}
         for i, p in mine:
-            for binary, names in suite.tests.get(p.requirement, {}).items():
-                base = unbroken.setdefault(binary, _Run(f"unbroken-{binary}", binary, [], None, []))
-                base.names += [n for n in names if n not in base.names]
-                runs.append(_Run(f"proof{i}-{binary}", binary, names, p, breaker_command(p.breaker, ctx.shim)[0]))
-        results, unfinished = _boot(ctx, target_spec, [*unbroken.values(), *runs], "proofs")
-        stock = {b: _cases(results, r.id) for b, r in unbroken.items()}
-        notes: dict[int, list[str]] = {}
-        for i, p in mine:
-            if i in verdicts:
-                continue
-            for r in runs:
-                if r.proof is not p:
-                    continue
-                base, why = stock[r.binary]
-                passing = [n for n in r.names if base and base.get(n) and base[n].status == "pass"]
-                if not passing:
-                    detail = why or "; ".join(f"{n}: {base[n].status} {base[n].message.strip()[:120]}"
-                                              for n in r.names if base and n in base) or "not run"
-                    notes.setdefault(i, []).append(f"{r.binary}: no test passes unbroken in {target_spec}: {detail}")
-                    continue
-                cases, why = _cases(results, r.id)
-                missed = why and f"{r.binary}: {why}" or _judge(p, passing, cases, r.binary)
-                if missed is None:
-                    verdicts[i] = Verdict(p, True, "")
-                    break
-                notes.setdefault(i, []).append(missed)
-            if i not in verdicts:
-                detail = "; ".join(notes.get(i, []) + ([unfinished] if unfinished else [])) or "no test names it"
-                verdicts[i] = Verdict(p, False, detail)
+            verdicts[i] = _verdict(p, [r for r in broken if r.proof is p], stock, results, unfinished)
     return [verdicts[i] for i in range(len(proofs))]
 
 
