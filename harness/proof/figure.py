@@ -19,6 +19,9 @@ def figure_lines(requirements: list[str], verdicts: list[Verdict] | None, proofs
                   for v in verdicts if not v.ok and not v.skipped}
     proven = {p.requirement for p in holding}
     reasons = {u.requirement: u.reason for u in unproven}
+    # a requirement whose only proofs were not run (uml, guest) says how to run them
+    reasons.update({v.proof.requirement: f"{v.proof.breaker}" + (f" in {v.proof.target}" if v.proof.target else "")
+                    + f" {v.detail}" for v in verdicts or [] if v.skipped and v.proof.requirement not in reasons})
     total = len(requirements)
     n = sum(1 for r in requirements if r in proven)
     kinds: dict[str, int] = {}

@@ -108,6 +108,15 @@ def test_the_figure_counts_proven_requirements_and_lists_the_rest_with_reasons()
     assert any("A.Z" in ln and "msync is a no-op" in ln for ln in lines)
 
 
+def test_the_figure_names_how_to_run_a_requirements_only_proof_that_was_not_run():
+    guest = proof.Proof("A.X", "strace:munmap:retval=0:when=1", "fake-success", "x", target="qemu:linux-image-cloud-amd64")
+    verdicts = [proof.Verdict(guest, False, "not run: guest proofs run with ./shmconform proof --vm", skipped=True)]
+    n, lines = proof.figure_lines(["A.X"], verdicts, [guest], [])
+    assert n == 0
+    assert any("A.X" in ln and "in qemu:linux-image-cloud-amd64 not run" in ln and "--vm" in ln for ln in lines)
+    assert "1 guest proofs" in "\n".join(lines)
+
+
 def test_the_declarations_load_and_every_requirement_is_proven_or_says_why():
     reqs = catalog.load()
     proofs, unproven = proof.load(known=set(reqs))
