@@ -97,7 +97,7 @@ def cli_main(args) -> int:
         ctx = Context(build, pathlib.Path(work), uml=args.uml, vm=args.vm)
         suite = Suite.gather(ctx)
         if args.guest_trace:
-            return _guest_trace_verb(ctx, suite, args.guest_trace, proofs)
+            return _guest_trace_verb(ctx, suite, args.guest_trace, load(known=set(reqs))[0])
         if args.discover is not None:
             return _discover_verb(ctx, suite, args, reqs)
         verdicts = check_all(ctx, suite, proofs, args.jobs)

@@ -184,6 +184,15 @@ def guest_trace(ctx: Context, suite: Suite, target_spec: str, requirements: list
         if not trace.exists():
             lines.append(f"  no trace from the guest {unfinished}".rstrip())
             continue
-        for c in parse_trace(trace.read_text(errors="replace")):
-            lines.append(f"  pid {c.pid} {c.name} #{c.tracee_index}: {c.name}({c.args[:90]} -> {c.ret} {c.errno}".rstrip())
+        lines += numbered_calls(parse_trace(trace.read_text(errors="replace")))
     return "\n".join(lines)
+
+
+def numbered_calls(calls) -> list[str]:
+    """One line per traced call: its process, its number among that process's calls of its name
+    (what when= counts), the call and its result."""
+    lines = []
+    for c in calls:
+        args = re.sub(r"\)\s+=\s.*$", ")", c.args)  # the result is printed once, after
+        lines.append(f"  pid {c.pid} {c.name} #{c.tracee_index}: {c.name}({args[:100]} = {c.ret} {c.errno}".rstrip())
+    return lines

@@ -169,6 +169,20 @@ def test_guest_strace_brings_its_libraries_and_loader():
     assert any(re.search(r"/libc\.so\.6$", f) for f in files) and any("/ld-linux" in f for f in files)
 
 
+def test_the_guest_trace_numbers_each_call_per_process_as_when_counts():
+    calls = proof.parse_trace("\n".join([
+        "7 mmap(NULL, 2097152, PROT_READ, MAP_SHARED|MAP_HUGETLB, -1, 0) = 0x7f0000000000",
+        "7 munmap(0x7f0000001000, 4096)      = -1 EINVAL (Invalid argument)",
+        "8 munmap(0x7f0000000000, 2097152) = 0",
+        "7 munmap(0x7f0000000000, 2097152) = 0",
+    ]))
+    assert proof_guest.numbered_calls(calls) == [
+        "  pid 7 mmap #1: mmap(NULL, 2097152, PROT_READ, MAP_SHARED|MAP_HUGETLB, -1, 0) = 0x7f0000000000",
+        "  pid 7 munmap #1: munmap(0x7f0000001000, 4096) = -1 EINVAL",
+        "  pid 8 munmap #1: munmap(0x7f0000000000, 2097152) = 0",
+        "  pid 7 munmap #2: munmap(0x7f0000000000, 2097152) = 0"]
+
+
 def test_guest_proofs_are_not_run_without_vm(tmp_path):
     guest = [p for p in proof.load(known=set(catalog.load()))[0] if p.target]
     assert guest, "no guest proof declared"
