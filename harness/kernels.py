@@ -389,9 +389,21 @@ def _write_base(out: pathlib.Path, busybox: pathlib.Path, probe: pathlib.Path, m
     tmp.replace(out)
 
 
-def round_initramfs(base: pathlib.Path, round_script: str, out: pathlib.Path) -> None:
+def round_initramfs(base: pathlib.Path, round_script: str, out: pathlib.Path,
+                    files: dict[str, bytes] | None = None) -> None:
+    """The base image plus the round script, and `files` (guest path -> content: tools one
+    round needs, such as the proofs' strace), their directories made first."""
     c = _Cpio()
     c.file("round.sh", round_script.encode())
+    made: set[str] = set()
+    for path, data in sorted((files or {}).items()):
+        parts = path.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in made:
+                made.add(d)
+                c.dir(d)
+        c.file("/".join(parts), data)
     data = base.read_bytes()
     # The kernel looks for the next archive at a 4-byte aligned offset, skipping zeros.
     out.write_bytes(data + b"\0" * ((512 - len(data) % 512) % 512) + c.finish())

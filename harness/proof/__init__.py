@@ -9,8 +9,10 @@ A proof is a (breaker, requirement) pair declared in conformance/proofs/*.toml:
     kind = "no-op"                              # what the breaker fakes (see KINDS)
     expect = "FindMapsEntry\\(p\\)"              # a regex one failure message must match (the aim)
 
+    target = "qemu:linux-image-cloud-amd64"     # optional: run in that QEMU guest (guest.py, --vm)
+
     [[unproven]]
-    requirement = "MMAP.HUGETLB.MAP"
+    requirement = "SYSV.REGRESSION.RMID_REMAP_FILE_PAGES_RACE"
     reason = "why no breaker can make its tests fail"
 
 check() runs the requirement's tests (a gtest filter of the tests that name it)
@@ -26,9 +28,10 @@ failed succeed (fake-success) or fail with another errno (wrong-errno), to make
 a successful call of the interface do nothing (no-op), the interface's mutants,
 other no-ops, and last to refuse a successful call of the interface under test
 (refusal), each strace breaker aimed with `when=` at one call. uml:PATCH
-breakers (harness/proof_uml.py) are written by hand and run with --uml.
+breakers (harness/proof_uml.py) are written by hand and run with --uml; proofs with a
+target (guest.py: strace breakers inside a QEMU guest, for huge pages) run with --vm.
 
-The package: declarations (the proof files and breakers), runner (running proofs), discover,
+The package: declarations (the proof files and breakers), runner (running proofs), guest, discover,
 figure (the report lines), cli (the `proof` verb); every public name is importable from here.
 """
 from __future__ import annotations

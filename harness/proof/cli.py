@@ -11,6 +11,7 @@ from harness import catalog
 from harness.proof.declarations import CURATED, ROOT, Proof, ProofError, load, toml_entry, unproven_entry, write_generated
 from harness.proof.discover import discover, startup_counts
 from harness.proof.figure import figure_lines
+from harness.proof.guest import DEFAULT_GUEST, guest_trace
 from harness.proof.runner import Context, Suite, check_all
 
 
@@ -40,6 +41,16 @@ def _discover_verb(ctx: Context, suite: Suite, args, reqs: list[str]) -> int:
     return 0
 
 
+def _guest_trace_verb(ctx: Context, suite: Suite, wanted: list[str], proofs: list[Proof]) -> int:
+    unknown = [r for r in wanted if r not in suite.tests]
+    if unknown:
+        raise ProofError(f"no test names {', '.join(unknown)}")
+    where = {p.requirement: p.target for p in proofs if p.target}
+    for target in sorted({where.get(r, DEFAULT_GUEST) for r in wanted}):
+        print(guest_trace(ctx, suite, target, [r for r in wanted if where.get(r, DEFAULT_GUEST) == target]), flush=True)
+    return 0
+
+
 def register(sub) -> None:
     """`shmconform proof`: run every declared proof, print the figure and what has none."""
     p = sub.add_parser("proof", help="prove each requirement's tests can fail; print the figure",
@@ -51,6 +62,12 @@ def register(sub) -> None:
     p.add_argument("--jobs", "-j", type=int, default=2)
     p.add_argument("--uml", action="store_true",
                    help="also run the uml:PATCH proofs (the first run builds each patched kernel: 10-25 min)")
+    p.add_argument("--vm", action="store_true",
+                   help="also run the guest proofs (target = \"qemu:PACKAGE\"): one QEMU boot per kernel, "
+                        "which downloads the kernel package and builds the static preset when missing")
+    p.add_argument("--guest-trace", nargs="+", metavar="REQ",
+                   help="trace these requirements' tests once in the QEMU guest of their guest proofs and print "
+                        "each traced call with its per-process number (the when= of a guest proof); runs no proof")
     p.add_argument("--write", action="store_true",
                    help="with --discover: rewrite the generated conformance/proofs/<area>.toml files")
     p.add_argument("--accept-setup", action="store_true",
@@ -77,8 +94,10 @@ def cli_main(args) -> int:
     if not shutil.which("strace"):
         raise ProofError("strace is not installed (apt-get install strace)")
     with tempfile.TemporaryDirectory(prefix="shmconform-proof.") as work:
-        ctx = Context(build, pathlib.Path(work), uml=args.uml)
+        ctx = Context(build, pathlib.Path(work), uml=args.uml, vm=args.vm)
         suite = Suite.gather(ctx)
+        if args.guest_trace:
+            return _guest_trace_verb(ctx, suite, args.guest_trace, load(known=set(reqs))[0])
         if args.discover is not None:
             return _discover_verb(ctx, suite, args, reqs)
         verdicts = check_all(ctx, suite, proofs, args.jobs)

@@ -1,6 +1,7 @@
 """The proof files, conformance/proofs/*.toml: what a proof and an unproven requirement are,
-the breaker syntax (strace:, mutant:, uml:) and the command prefix that applies one, loading the
-files, and writing the generated ones (--discover --write)."""
+the breaker syntax (strace:, mutant:, uml:) and the command prefix that applies one, where a
+proof runs (the host, or a QEMU guest: `target`), loading the files, and writing the generated
+ones (--discover --write)."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +10,7 @@ import pathlib
 import re
 import tomllib
 
-from harness import proof_uml
+from harness import kernels, proof_uml
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 PROOF_DIR = ROOT / "conformance" / "proofs"
@@ -33,6 +34,7 @@ class Proof:
     kind: str
     expect: str
     where: str = ""  # file and entry, for messages
+    target: str = ""  # "" = this host; "qemu:PACKAGE" = inside that Debian kernel's guest (harness/proof/guest.py)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Unproven:
 _STRACE_RE = re.compile(r"^strace:([a-z0-9_]+):(retval=-?\d+|error=E[A-Z0-9]+)(?::when=(\d+)(\+?))?$")
 _MUTANT_RE = re.compile(r"^mutant:([a-z0-9-]+)$")
 UML_RE = re.compile(r"^uml:([a-z0-9-]+)$")
+# A guest proof's target: a Debian kernel package of this host's architecture (its strace is copied in).
+GUEST_TARGET_RE = re.compile(r"^qemu:([a-z0-9][a-z0-9.+-]+)$")
 
 
 def breaker_command(breaker: str, shim: pathlib.Path) -> tuple[list[str], dict[str, str]]:
@@ -103,7 +107,22 @@ def _proof_entry(entry: dict, where: str) -> Proof:
         raise ProofError(f"{where}: expect is not a regular expression: {e}") from None
     if SETUP_EXPECTATION.search(entry["expect"]) and entry["kind"] != "refusal":
         raise ProofError(f"{where}: expect names a setup step; only a refusal of the call under test may")
-    return Proof(entry["requirement"], entry["breaker"], entry["kind"], entry["expect"], where)
+    target = entry.get("target", "")
+    if target:
+        _check_target(target, entry["breaker"], where)
+    return Proof(entry["requirement"], entry["breaker"], entry["kind"], entry["expect"], where, target)
+
+
+def _check_target(target, breaker: str, where: str) -> None:
+    """A guest proof runs the host's strace inside a QEMU guest of the host's architecture."""
+    if not isinstance(target, str) or not GUEST_TARGET_RE.match(target):
+        raise ProofError(f"{where}: target '{target}' is not qemu:DEBIAN-KERNEL-PACKAGE")
+    if not _STRACE_RE.match(breaker):
+        raise ProofError(f"{where}: a proof with a target takes a strace: breaker, not '{breaker}'")
+    pkg = GUEST_TARGET_RE.match(target).group(1)
+    if not pkg.endswith("-" + kernels.native_arch()):
+        raise ProofError(f"{where}: target '{target}' is not a kernel package of this host's architecture "
+                         f"(*-{kernels.native_arch()}): the guest runs the host's strace")
 
 
 def write_generated(proof_dir: pathlib.Path, found: dict[str, Proof | str], reqs: dict, hand: set[str]) -> None:
@@ -134,4 +153,5 @@ def unproven_entry(rid: str, reason: str) -> str:
 
 def toml_entry(proof: Proof) -> str:
     return (f'[[proof]]\nrequirement = "{proof.requirement}"\nbreaker = "{proof.breaker}"\n'
-            f'kind = "{proof.kind}"\nexpect = {json.dumps(proof.expect)}\n')
+            f'kind = "{proof.kind}"\nexpect = {json.dumps(proof.expect)}\n'
+            + (f'target = "{proof.target}"\n' if proof.target else ""))

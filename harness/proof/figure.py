@@ -19,6 +19,9 @@ def figure_lines(requirements: list[str], verdicts: list[Verdict] | None, proofs
                   for v in verdicts if not v.ok and not v.skipped}
     proven = {p.requirement for p in holding}
     reasons = {u.requirement: u.reason for u in unproven}
+    # a requirement whose only proofs were not run (uml, guest) says how to run them
+    reasons.update({v.proof.requirement: f"{v.proof.breaker}" + (f" in {v.proof.target}" if v.proof.target else "")
+                    + f" {v.detail}" for v in verdicts or [] if v.skipped and v.proof.requirement not in reasons})
     total = len(requirements)
     n = sum(1 for r in requirements if r in proven)
     kinds: dict[str, int] = {}
@@ -28,8 +31,11 @@ def figure_lines(requirements: list[str], verdicts: list[Verdict] | None, proofs
              + ("" if verdicts is not None else " (declared, not run: drop --declared to run them)"),
              "  holding proofs by kind: " + ", ".join(f"{kinds[k]} {k}" for k in KINDS if k in kinds)]
     skipped = [v for v in verdicts or [] if v.skipped]
-    if skipped:
-        lines.append(f"  not run: {len(skipped)} uml proofs (./shmconform proof --uml: builds a patched UML kernel once)")
+    uml = sum(1 for v in skipped if v.proof.breaker.startswith("uml:"))
+    if uml:
+        lines.append(f"  not run: {uml} uml proofs (./shmconform proof --uml: builds a patched UML kernel once)")
+    if len(skipped) > uml:
+        lines.append(f"  not run: {len(skipped) - uml} guest proofs (./shmconform proof --vm: boots a QEMU guest)")
     missing = [r for r in requirements if r not in proven]
     if missing:
         lines.append(f"without a proof ({len(missing)}):")

@@ -32,6 +32,8 @@ class Context:
     work_dir: pathlib.Path
     proof_dir: pathlib.Path = PROOF_DIR
     uml: bool = False  # run uml:PATCH proofs (builds the kernel once, minutes)
+    vm: bool = False  # run guest proofs (a target = "qemu:..."; boots a QEMU guest, harness/proof/guest.py)
+    allow_build: bool = True  # a guest proof may build the static preset it boots
 
     @property
     def shim(self) -> pathlib.Path:
@@ -186,5 +188,11 @@ def check(ctx: Context, suite: Suite, proof: Proof) -> Verdict:
 
 
 def check_all(ctx: Context, suite: Suite, proofs: list[Proof], jobs: int = 2) -> list[Verdict]:
+    """Every proof's verdict, in order: the host's in parallel, the guest proofs in one boot per target."""
+    from harness.proof.guest import check_guest  # noqa: PLC0415 (guest builds on this module)
+    host = [p for p in proofs if not p.target]
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return list(pool.map(lambda p: check(ctx, suite, p), proofs))
+        found = dict(zip(map(id, host), pool.map(lambda p: check(ctx, suite, p), host)))
+    guest = [p for p in proofs if p.target]
+    found.update(zip(map(id, guest), check_guest(ctx, suite, guest) if guest else []))
+    return [found[id(p)] for p in proofs]

@@ -31,6 +31,7 @@ class QemuTarget(KernelTarget):
 
     def __init__(self, spec, kernel):
         super().__init__(spec)
+        self.extra_files: dict[str, bytes] = {}   # guest path -> content, added to every round's initramfs
         if not kernel:
             raise TargetError("qemu: name a kernel: qemu:/boot/vmlinuz-... or qemu:DEBIAN-PACKAGE")
         self.kernel_arg = kernel
@@ -79,7 +80,7 @@ class QemuTarget(KernelTarget):
         text = script.render(inv, results="/results", probe=kernels.GUEST_PROBE, run_id=self.ctx.run_id,
                              scratch="/tmp/scratch", prologue=prologue, stop_on_taint=True)
         initrd = round_dir / "initrd.img"
-        kernels.round_initramfs(self.base_initrd, text, initrd)
+        kernels.round_initramfs(self.base_initrd, text, initrd, self.extra_files)
         console, results_port, live = round_dir / "console.log", round_dir / "results.serial", round_dir / "live.serial"
         console.write_bytes(b"")
         cmd = machines.command(self.machine, kernel=self.kernel, initrd=initrd, accel=accel,

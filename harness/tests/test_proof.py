@@ -13,6 +13,7 @@ import tomllib
 import pytest
 
 from harness import catalog, proof, proof_uml
+from harness.proof import guest as proof_guest
 from harness.tests.conftest import ROOT, build_dir
 
 FLOOR_FILE = proof.PROOF_DIR / "floor.toml"
@@ -44,6 +45,12 @@ def test_a_malformed_breaker_is_refused_with_its_text(bad):
     ('[[proof]]\nrequirement = "A.B"\nbreaker = "mutant:x"\nkind = "no-op"\n', "'expect' missing"),
     ('[[proof]]\nrequirement = "NO.SUCH"\nbreaker = "mutant:x"\nkind = "no-op"\nexpect = "x"\n', "no requirement"),
     ('[[unproven]]\nrequirement = "A.B"\nreason = ""\n', "non-empty reason"),
+    ('[[proof]]\nrequirement = "A.B"\nbreaker = "strace:munmap:retval=0"\nkind = "no-op"\nexpect = "x"\n'
+     'target = "uml"\n', "target 'uml' is not qemu:"),
+    ('[[proof]]\nrequirement = "A.B"\nbreaker = "mutant:x"\nkind = "no-op"\nexpect = "x"\n'
+     'target = "qemu:linux-image-cloud-amd64"\n', "takes a strace: breaker"),
+    ('[[proof]]\nrequirement = "A.B"\nbreaker = "strace:munmap:retval=0"\nkind = "no-op"\nexpect = "x"\n'
+     'target = "qemu:linux-image-s390x"\n', "not a kernel package of this host's architecture"),
 ])
 def test_a_malformed_proof_file_names_file_and_entry(tmp_path, text, message):
     (tmp_path / "area.toml").write_text(text)
@@ -101,6 +108,15 @@ def test_the_figure_counts_proven_requirements_and_lists_the_rest_with_reasons()
     assert any("A.Z" in ln and "msync is a no-op" in ln for ln in lines)
 
 
+def test_the_figure_names_how_to_run_a_requirements_only_proof_that_was_not_run():
+    guest = proof.Proof("A.X", "strace:munmap:retval=0:when=1", "fake-success", "x", target="qemu:linux-image-cloud-amd64")
+    verdicts = [proof.Verdict(guest, False, "not run: guest proofs run with ./shmconform proof --vm", skipped=True)]
+    n, lines = proof.figure_lines(["A.X"], verdicts, [guest], [])
+    assert n == 0
+    assert any("A.X" in ln and "in qemu:linux-image-cloud-amd64 not run" in ln and "--vm" in ln for ln in lines)
+    assert "1 guest proofs" in "\n".join(lines)
+
+
 def test_the_declarations_load_and_every_requirement_is_proven_or_says_why():
     reqs = catalog.load()
     proofs, unproven = proof.load(known=set(reqs))
@@ -145,6 +161,52 @@ def test_the_share_of_proven_requirements_stays_above_the_floor(verdicts):
     reqs = list(catalog.load())
     n, lines = proof.figure_lines(reqs, verdicts, [v.proof for v in verdicts], proof.load()[1])
     assert 100.0 * n / len(reqs) >= floor, "\n".join(lines)
+
+
+def test_guest_strace_brings_its_libraries_and_loader():
+    files = proof_guest.strace_files()
+    assert files[proof_guest.GUEST_STRACE] == proof_guest.STRACE.read_bytes()
+    assert any(re.search(r"/libc\.so\.6$", f) for f in files) and any("/ld-linux" in f for f in files)
+
+
+def test_the_guest_trace_numbers_each_call_per_process_as_when_counts():
+    calls = proof.parse_trace("\n".join([
+        "7 mmap(NULL, 2097152, PROT_READ, MAP_SHARED|MAP_HUGETLB, -1, 0) = 0x7f0000000000",
+        "7 munmap(0x7f0000001000, 4096)      = -1 EINVAL (Invalid argument)",
+        "8 munmap(0x7f0000000000, 2097152) = 0",
+        "7 munmap(0x7f0000000000, 2097152) = 0",
+    ]))
+    assert proof_guest.numbered_calls(calls) == [
+        "  pid 7 mmap #1: mmap(NULL, 2097152, PROT_READ, MAP_SHARED|MAP_HUGETLB, -1, 0) = 0x7f0000000000",
+        "  pid 7 munmap #1: munmap(0x7f0000001000, 4096) = -1 EINVAL",
+        "  pid 8 munmap #1: munmap(0x7f0000000000, 2097152) = 0",
+        "  pid 7 munmap #2: munmap(0x7f0000000000, 2097152) = 0"]
+
+
+def test_guest_proofs_are_not_run_without_vm(tmp_path):
+    guest = [p for p in proof.load(known=set(catalog.load()))[0] if p.target]
+    assert guest, "no guest proof declared"
+    ctx = proof.Context(tmp_path, tmp_path)
+    verdicts = proof_guest.check_guest(ctx, proof.Suite({}, {}, {}), guest)
+    assert all(v.skipped and "--vm" in v.detail for v in verdicts)
+
+
+@pytest.mark.slow
+def test_guest_proofs_hold_in_their_qemu_guest(tmp_path):
+    """The guest proofs (target = "qemu:..."), in one boot of each target's kernel (with huge
+    pages), where its package is already downloaded (./shmconform test downloads
+    linux-image-cloud-amd64 for test_vm_targets.py; ./shmconform proof --vm downloads it)."""
+    proofs = [p for p in proof.load(known=set(catalog.load()))[0] if p.target]
+    missing = sorted({p.target for p in proofs if not proof_guest.kernel_cached(p.target)})
+    if missing:
+        pytest.skip(f"kernel packages not downloaded ({', '.join(missing)}): ./shmconform proof --vm fetches them")
+    if not shutil.which("qemu-system-x86_64"):
+        pytest.skip("qemu-system-x86_64 is not installed (apt-get install qemu-system-x86)")
+    ctx = proof.Context(build_dir(), tmp_path, vm=True)
+    suite = proof.Suite.gather(ctx)
+    bad = [f"{v.proof.requirement} under {v.proof.breaker} in {v.proof.target}: {v.detail}"
+           for v in proof.check_all(ctx, suite, proofs) if not v.ok]
+    assert not bad, "\n".join(bad)
 
 
 def test_uml_proofs_hold_on_their_patched_kernels(tmp_path):
