@@ -160,6 +160,21 @@ def test_failures_from_different_variants_are_not_merged_into_one_block():
     assert card.count('class="ftarget"') == 1
 
 
+def test_an_expected_failure_names_its_variant(tmp_path):
+    run = recorded_run()
+    w = waiver_file(tmp_path, '''
+[[waiver]]
+requirement = "SYSV.SHMAT.SHMLBA"
+kind = "qemu-user"
+reason = "qemu-user maps at page granularity"
+''')
+    page = write_all(run, tmp_path / "out", w)["report.html"].read_text()
+    waivers_html = page[page.index('id="waivers"'):]
+    assert result(run, "qemu-user:armhf", "conformance-sysv:ShmatTest.RndRoundsDownToShmlba").status == "xfail"
+    assert "<code>conformance-sysv:ShmatTest.RndRoundsDownToShmlba</code> " \
+           '<span class="prop">variant: raw system call</span>' in waivers_html
+
+
 def test_long_property_values_stay_in_report_json_only():
     run = recorded_run()
     result(run, "qemu-user:armhf", "conformance-sysv:ShmatTest.RndRoundsDownToShmlba").properties["trace"] = "x" * 500
