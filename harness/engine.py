@@ -97,9 +97,11 @@ class TargetRunner:
             b.excluded.append(full)
 
     def _result(self, b: _Binary, suite: str, name: str, status: str, message: str = "", output: str = "",
-                duration: float = 0.0) -> model.TestResult:
+                duration: float = 0.0, properties: dict[str, str] | None = None) -> model.TestResult:
+        # The "requirements" property is TestResult.requirements already (from the binary's listing).
+        props = {k: v for k, v in (properties or {}).items() if k != "requirements"}
         return model.TestResult(target=self.target.name, binary=b.name, suite=suite, name=name, status=status,
-                                duration_s=duration, message=message, output=output)
+                                duration_s=duration, message=message, output=output, properties=props)
 
     def _error(self, b: _Binary, message: str, output: str = "") -> None:
         self._add(b, self._result(b, "<binary>", b.name, "error", message, gtest._trim(output, 8192)))
@@ -148,7 +150,8 @@ class TargetRunner:
                 if c.status == "skip" and not c.message.strip():
                     # gtest's JSON has no skip reason; its console has it after "Skipped".
                     c.message = output.split("Skipped\n", 1)[-1].strip()
-                self._add(b, self._result(b, c.suite, c.name, c.status, c.message, output, c.duration_s))
+                self._add(b, self._result(b, c.suite, c.name, c.status, c.message, output, c.duration_s,
+                                          c.properties))
             b.done = True
         else:
             cons = gtest.parse_console(out)

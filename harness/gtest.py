@@ -15,6 +15,10 @@ _LINE_RE = re.compile(r"^\[ +(RUN|OK|FAILED|SKIPPED) +\] (\S+?)(?:,| \(|$)")
 _TIME_RE = re.compile(r"\((\d+) ms\)\s*$")
 _END_RE = re.compile(r"^\[==========\] \d+ tests? from \d+ test (?:suites?|cases?) ran\.")
 MAX_OUTPUT = 64 * 1024
+# The keys gtest itself writes on a test case of its JSON report (1.12 to 1.14); every other
+# key is a value the test recorded with RecordProperty() (gtest refuses these names there).
+GTEST_CASE_KEYS = frozenset({"name", "value_param", "type_param", "file", "line", "status", "result",
+                             "timestamp", "time", "classname", "failures", "skipped"})
 
 
 class GtestError(Exception):
@@ -29,6 +33,7 @@ class Case:
     duration_s: float = 0.0
     message: str = ""
     output: str = ""
+    properties: dict[str, str] = dataclasses.field(default_factory=dict)  # RecordProperty() values
 
     @property
     def full_name(self) -> str:
@@ -73,8 +78,9 @@ def parse_json(text: str) -> list[Case]:
                 if skipped and not message:
                     message = "\n".join(s.get("message", "") for s in t.get("skipped", []) or [])
                 time_s = str(t.get("time", "0s")).rstrip("s") or "0"
+                properties = {k: str(v) for k, v in t.items() if k not in GTEST_CASE_KEYS}
                 cases.append(Case(t.get("classname", suite.get("name", "")), t["name"], status,
-                                  float(time_s), message))
+                                  float(time_s), message, properties=properties))
     except (KeyError, TypeError, AttributeError, ValueError) as e:
         raise GtestError(f"malformed GoogleTest report ({e!r})") from None
     return cases
@@ -83,7 +89,7 @@ def parse_json(text: str) -> list[Case]:
 @dataclasses.dataclass
 class ConsoleRun:
     """What the console output of one binary run tells."""
-    finished: list[Case]              # in order
+    finished: list[Case]              # in order; no properties (the console does not print them)
     running: str | None               # full name of a test started but never finished
     running_output: str               # its output so far
     completed: bool                   # gtest printed its final summary

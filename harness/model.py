@@ -27,6 +27,9 @@ class TestResult:
     duration_s: float = 0.0
     message: str = ""             # failure text (expected/actual, errno names), skip reason, waiver reason
     output: str = ""              # captured output of the test, when any
+    # What the test recorded with RecordProperty(): "variant" (libc, raw, "libc,raw": which call path
+    # the result came from), "namespace_mode", ...; empty when only the console output told the result.
+    properties: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def test_id(self) -> str:

@@ -4,7 +4,8 @@
         --shmconform-target local --shmconform-target uml -k Shmget -m SYSV.SHMGET.EXCL_EXISTS
 
 Items carry their requirement ids as markers (each id, plus `requirement(ids...)`,
-the area and the profile) and as the junit property "requirements", so -k, -m,
+the area and the profile) and as the junit property "requirements" (next to the
+test's own RecordProperty() values, e.g. "variant", and its "status"), so -k, -m,
 --junitxml, -x, --lf and xdist (`-n 2 --dist loadgroup`: one group per target)
 work as usual. Each binary still runs once per target: the first item of a
 target runs every selected test of that target through the engine (one
@@ -179,7 +180,7 @@ class GtestItem(pytest.Item):
             raise GtestFailure(r)
         if r is None:
             raise GtestFailure(f"no result: {self.binary.name} did not report {self.full_name} on {self.target}")
-        self.user_properties.append(("status", r.status))
+        self.user_properties += sorted(r.properties.items()) + [("status", r.status)]
         if r.status == "pass":
             return
         if r.status == "skip":

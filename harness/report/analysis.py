@@ -58,6 +58,34 @@ def target_label(target: model.TargetRun) -> str:
     return f"{target.name} ({', '.join(bits)})" if bits else target.name
 
 
+# What a "variant" property names: the call path a result came from (README.md, the raw and
+# libc-time64 mechanisms).
+_VARIANTS = {"libc": "C library call", "libc-time64": "C library time64 call", "raw": "raw system call"}
+SHORT_PROPERTY = 60  # longer property values are left to report.json
+
+
+def property_text(key: str, value: str) -> str:
+    """One RecordProperty() value in words: "variant: raw system call", "namespace mode: direct"."""
+    if key == "variant":
+        paths = [_VARIANTS.get(v, v) for v in value.split(",")]
+        value = paths[0] if len(paths) == 1 else " and ".join(paths) + " (compared)"
+    return f"{key.replace('_', ' ')}: {value}"
+
+
+def properties_texts(properties: dict[str, str]) -> list[str]:
+    """The short properties of a result in words, the variant first."""
+    keys = sorted(properties, key=lambda k: (k != "variant", k))
+    return [property_text(k, properties[k]) for k in keys if len(properties[k]) <= SHORT_PROPERTY]
+
+
+def shared_properties(results: Iterable[model.TestResult]) -> dict[str, str]:
+    """The properties every one of the results recorded with the same value."""
+    results = list(results)
+    if not results:
+        return {}
+    return {k: v for k, v in results[0].properties.items() if all(r.properties.get(k) == v for r in results[1:])}
+
+
 @dataclasses.dataclass
 class Verdict:
     verdict: str            # "pass", "fail", "broken", "none" (nothing ran)

@@ -1,6 +1,6 @@
 """report.json: the model serialised, plus a schema version and the waiver record.
 
-report.json = run.to_dict() + {"schema_version": "1.0", "waivers": {...}}.
+report.json = run.to_dict() + {"schema_version": "1.1", "waivers": {...}}.
 The schema is reports/report.schema.json. load() accepts a run directory or a
 report.json file and raises ReportError with one line naming what is wrong.
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from harness import model
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: results[].properties
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "reports" / "report.schema.json"
 

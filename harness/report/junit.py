@@ -7,7 +7,8 @@ the GitHub test-report actions read.
   fail            <failure message="first line" type="fail">full text</failure>
   xpass           <failure message="stale waiver: ..." type="xpass"/>
   timeout, crash, error   <error message=... type="timeout|crash|error">
-Requirement ids are <property name="requirement" value="ID"/> on each testcase;
+Requirement ids are <property name="requirement" value="ID"/> on each testcase, next to what
+the test recorded with RecordProperty() (<property name="variant" value="raw"/>, ...);
 the target's environment is the properties of its testsuite. A broken target
 is one testcase with an <error>; IPC objects left behind are one <failure>;
 each stress scenario is a testcase "TARGET.stress" / SCENARIO, a <failure> when it failed.
@@ -52,6 +53,8 @@ def _testcase(suite, target: model.TargetRun, r: model.TestResult):
     props = _elem(case, "properties")
     for rid in r.requirements:
         _elem(props, "property", name="requirement", value=rid)
+    for key, value in sorted(r.properties.items()):
+        _elem(props, "property", name=key, value=value)
     _elem(props, "property", name="status", value=r.status)
     msg = r.message or ""
     if r.status == "skip":

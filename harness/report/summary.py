@@ -1,7 +1,8 @@
 """summary.md: a short Markdown summary for CI job pages ($GITHUB_STEP_SUMMARY,
 GitLab/Jenkins descriptions): overall verdict, one line per target with its
-POSIX/Linux verdicts and counts, and the failing requirements (capped, so the
-page stays short; the full list is in report.html).
+POSIX/Linux verdicts and counts, and the failing requirements with the variant
+(call path) a failure came from (capped, so the page stays short; the full list
+is in report.html).
 """
 from __future__ import annotations
 
@@ -46,7 +47,10 @@ def render(run: model.Run, record: dict | None = None) -> str:
             where = ", ".join(f"{t} ({f.results[t].status})" for t in f.failing_targets())
             rids = ", ".join(f.requirements) or analysis.UNTAGGED
             stmt = " / ".join(str(run.requirements.get(r, {}).get("statement", "")) for r in f.requirements)
-            lines.append(f"- **{_cell(rids)}** `{_cell(f.test_id)}` on {_cell(where)}" + (f" — {_cell(stmt)}" if stmt.strip(" /") else ""))
+            variant = analysis.shared_properties(f.results[t] for t in f.failing_targets()).get("variant")
+            how = f" ({_cell(analysis.property_text('variant', variant))})" if variant else ""
+            lines.append(f"- **{_cell(rids)}** `{_cell(f.test_id)}`{how} on {_cell(where)}"
+                         + (f" — {_cell(stmt)}" if stmt.strip(" /") else ""))
         if len(fails) > MAX_FAILURES:
             lines.append(f"- … and {len(fails) - MAX_FAILURES} more (see report.html)")
     changes = [(g.arch, c) for g in kernel_diff.by_architecture(run) for c in g.changes]

@@ -59,6 +59,8 @@ def test_a_parameterised_test_is_selected_by_its_rows_requirement(fake_build, tm
     assert case.get("name") == "Sizes/Fake.Param/1[local]"
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
     assert props["requirements"] == "FAKE.REQ.P1"
+    assert props["variant"] == "raw"  # what the test recorded, next to its status
+    assert props["status"] == "fail"
 
 
 def test_the_plugin_removes_its_scratch_directory(fake_build, tmp_path):

@@ -83,6 +83,130 @@ def test_schema_rejects_a_bad_status(tmp_path):
         jsonschema.Draft202012Validator(SCHEMA).validate(doc)
 
 
+def test_a_report_from_before_properties_still_loads(tmp_path):
+    doc = document.to_document(small_run())
+    doc["schema_version"] = "1.0"
+    for t in doc["targets"]:
+        for r in t["results"]:
+            del r["properties"]
+    validate(doc)
+    document.dump(doc, tmp_path / "report.json")
+    loaded, _ = document.load(tmp_path)
+    assert all(r.properties == {} for t in loaded.targets for r in t.results)
+
+
+def test_schema_rejects_a_property_that_is_not_a_string(tmp_path):
+    jsonschema = pytest.importorskip("jsonschema", reason="python3-jsonschema is not installed")
+    doc = document.to_document(small_run())
+    doc["targets"][0]["results"][0]["properties"] = {"rounds": 40}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+# --- what a test recorded (RecordProperty: the variant a result came from) --------
+
+def recorded_run() -> model.Run:
+    """small_run with the properties the suite's tests record: the emulator's failure came from the raw call."""
+    run = small_run()
+    for t in run.targets:
+        result(run, t.name, "conformance-sysv:ShmatTest.RndRoundsDownToShmlba").properties = {
+            "variant": "raw", "namespace_mode": "direct" if t.name == "local" else "user_namespace"}
+        result(run, t.name, "conformance-sysv:ShmgetTest.ExclOnExistingKeyFails").properties = {"variant": "libc,raw"}
+    return run
+
+
+def failure_card(page: str, test_id: str) -> str:
+    start = page.index(f'id="{html_mod.anchor(test_id)}"')
+    return page[start:page.index("</article>", start)]
+
+
+def test_every_report_says_which_variant_a_result_came_from(tmp_path):
+    run = recorded_run()
+    paths = write_all(run, tmp_path)
+    doc = json.loads(paths["report.json"].read_text())
+    validate(doc)
+    arm = next(t for t in doc["targets"] if t["name"] == "qemu-user:armhf")
+    rnd = next(r for r in arm["results"] if r["name"] == "RndRoundsDownToShmlba")
+    assert rnd["properties"] == {"variant": "raw", "namespace_mode": "user_namespace"}
+    assert document.load(tmp_path)[0].to_dict() == run.to_dict()
+    root = ET.fromstring(paths["junit.xml"].read_bytes())
+    [case] = [c for c in root.iter("testcase")
+              if c.get("name") == "RndRoundsDownToShmlba" and c.get("classname").startswith("qemu-user")]
+    props = [(p.get("name"), p.get("value")) for p in case.findall("properties/property")]
+    assert props == [("requirement", "SYSV.SHMAT.SHMLBA"), ("namespace_mode", "user_namespace"),
+                     ("variant", "raw"), ("status", "fail")]
+    page = paths["report.html"].read_text()
+    card = failure_card(page, "conformance-sysv:ShmatTest.RndRoundsDownToShmlba")
+    assert '<span class="prop">variant: raw system call</span>' in card
+    assert '<span class="prop">namespace mode: user_namespace</span>' in card
+    matrix = page[page.index('id="mx"'):]
+    # The test's row names its variant once; only the failing cell shows what differs per target.
+    assert matrix.count("variant: raw system call") == 1
+    assert "variant: C library call and raw system call (compared)" in matrix
+    assert "namespace mode: user_namespace" in matrix and "namespace mode: direct" not in matrix
+    assert "`conformance-sysv:ShmatTest.RndRoundsDownToShmlba` (variant: raw system call) on qemu-user:armhf" \
+        in paths["summary.md"].read_text()
+
+
+def test_failures_from_different_variants_are_not_merged_into_one_block():
+    run = recorded_run()
+    local = result(run, "local", "conformance-sysv:ShmatTest.RndRoundsDownToShmlba")
+    arm = result(run, "qemu-user:armhf", "conformance-sysv:ShmatTest.RndRoundsDownToShmlba")
+    local.status, local.message, local.output = arm.status, arm.message, arm.output
+    card = failure_card(html_mod.render(run), "conformance-sysv:ShmatTest.RndRoundsDownToShmlba")
+    assert card.count('class="ftarget"') == 2  # same failure text, recorded in different namespaces
+    local.properties = dict(arm.properties)
+    card = failure_card(html_mod.render(run), "conformance-sysv:ShmatTest.RndRoundsDownToShmlba")
+    assert card.count('class="ftarget"') == 1
+
+
+def test_an_expected_failure_names_its_variant(tmp_path):
+    run = recorded_run()
+    w = waiver_file(tmp_path, '''
+[[waiver]]
+requirement = "SYSV.SHMAT.SHMLBA"
+kind = "qemu-user"
+reason = "qemu-user maps at page granularity"
+''')
+    page = write_all(run, tmp_path / "out", w)["report.html"].read_text()
+    waivers_html = page[page.index('id="waivers"'):]
+    assert result(run, "qemu-user:armhf", "conformance-sysv:ShmatTest.RndRoundsDownToShmlba").status == "xfail"
+    assert "<code>conformance-sysv:ShmatTest.RndRoundsDownToShmlba</code> " \
+           '<span class="prop">variant: raw system call</span>' in waivers_html
+
+
+def test_long_property_values_stay_in_report_json_only():
+    run = recorded_run()
+    result(run, "qemu-user:armhf", "conformance-sysv:ShmatTest.RndRoundsDownToShmlba").properties["trace"] = "x" * 500
+    card = failure_card(html_mod.render(run), "conformance-sysv:ShmatTest.RndRoundsDownToShmlba")
+    assert "variant: raw system call" in card and "x" * 100 not in card
+
+
+def test_the_property_a_binary_records_reaches_every_report(fake_build, tmp_path):
+    """gtest JSON -> engine -> report.json, junit.xml, report.html: the fake's raw row fails."""
+    from harness import engine, targets
+    ctx = targets.Context(build_dir=fake_build, cache_dir=tmp_path / "cache", work_dir=tmp_path / "work",
+                          run_id=f"prop{os.getpid()}")
+    target = engine.run_target(targets.parse("local"), ctx, engine.Plan(binaries=["conformance-params"]))
+    by = {r.test_id: r for r in target.results}
+    assert by["conformance-params:Sizes/Fake.Param/1"].status == "fail"
+    # The "requirements" property is the result's requirements already; the rest is kept as recorded.
+    assert by["conformance-params:Sizes/Fake.Param/1"].properties == {"variant": "raw"}
+    assert by["conformance-params:Sizes/Fake.Param/0"].properties == {"variant": "libc"}
+    assert by["conformance-params:Fake.Untagged"].properties == {}
+    paths = write_all(model.Run(run_id="prop", started="2026-12-01T06:00:00Z", targets=[target]), tmp_path / "out")
+    doc = json.loads(paths["report.json"].read_text())
+    validate(doc)
+    assert {r["name"]: r["properties"] for r in doc["targets"][0]["results"]} == {
+        "Param/0": {"variant": "libc"}, "Param/1": {"variant": "raw"}, "Untagged": {}}
+    root = ET.fromstring(paths["junit.xml"].read_bytes())
+    variants = {c.get("name"): [p.get("value") for p in c.findall("properties/property[@name='variant']")]
+                for c in root.iter("testcase")}
+    assert variants == {"Param/0": ["libc"], "Param/1": ["raw"], "Untagged": []}
+    card = failure_card(paths["report.html"].read_text(), "conformance-params:Sizes/Fake.Param/1")
+    assert "variant: raw system call" in card
+
+
 # --- junit.xml -------------------------------------------------------------------
 
 def test_junit_has_one_suite_per_target_and_ci_mappings(tmp_path):
@@ -451,6 +575,12 @@ def test_report_of_a_real_run(tmp_path):
         assert r.name in page
         for rid in r.requirements:
             assert rid in page
+    # Which call path each result came from: the TEST_P rows name it, and so does what they recorded.
+    raw = [r for r in target.results if r.name.endswith("/raw") and r.status != "error"]
+    assert raw and all(r.properties.get("variant") == "raw" for r in raw)
+    assert "variant: raw system call" in page
+    junit_variants = {p.get("value") for p in root.iter("property") if p.get("name") == "variant"}
+    assert {"libc", "raw", "libc,raw"} <= junit_variants
 
 
 def test_example_waiver_file_is_valid():

@@ -18,6 +18,10 @@ JSON_REPORT = {
         {"name": "Fails", "status": "RUN", "result": "COMPLETED", "time": "0s", "classname": "ShmgetTest",
          "requirements": "SYSV.A.B", "failures": [{"failure": "x.cc:3\nExpected: EEXIST\n  Actual: ENOENT", "type": ""}]},
         {"name": "Skips", "status": "RUN", "result": "SKIPPED", "time": "0s", "classname": "ShmgetTest"},
+        {"name": "Raw/1", "value_param": "raw", "file": "x.cc", "line": 7, "status": "RUN", "result": "COMPLETED",
+         "timestamp": "2026-12-01T05:59:49Z", "time": "0s", "classname": "Variant/ShmgetTest",
+         "variant": "raw", "rounds": 40, "requirements": "SYSV.A.B",
+         "failures": [{"failure": "x.cc:8\nExpected: 0", "type": ""}]},
         {"name": "Disabled", "status": "NOTRUN", "result": "SUPPRESSED", "time": "0s", "classname": "ShmgetTest"},
     ]}],
 }
@@ -42,9 +46,21 @@ about to crash
 def test_parse_json_maps_statuses_and_leaves_out_not_run():
     cases = gtest.parse_json(json.dumps(JSON_REPORT))
     assert [(c.full_name, c.status) for c in cases] == [
-        ("ShmgetTest.Passes", "pass"), ("ShmgetTest.Fails", "fail"), ("ShmgetTest.Skips", "skip")]
+        ("ShmgetTest.Passes", "pass"), ("ShmgetTest.Fails", "fail"), ("ShmgetTest.Skips", "skip"),
+        ("Variant/ShmgetTest.Raw/1", "fail")]
     assert cases[0].duration_s == pytest.approx(0.004)
     assert "Expected: EEXIST" in cases[1].message
+
+
+def test_parse_json_keeps_what_the_test_recorded_and_none_of_gtests_own_keys():
+    cases = {c.full_name: c for c in gtest.parse_json(json.dumps(JSON_REPORT))}
+    assert cases["Variant/ShmgetTest.Raw/1"].properties == {"variant": "raw", "rounds": "40",
+                                                             "requirements": "SYSV.A.B"}
+    assert cases["ShmgetTest.Skips"].properties == {}
+
+
+def test_console_output_carries_no_properties():
+    assert all(c.properties == {} for c in gtest.parse_console(CONSOLE).finished)
 
 
 @pytest.mark.parametrize("text", ["", "not json", "[1, 2]", '{"tests": 1}', '{"testsuites": [{"testsuite": [{}]}]}'])

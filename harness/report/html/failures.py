@@ -7,7 +7,7 @@ from typing import Any
 
 from harness import model
 from harness.report import analysis, perf
-from harness.report.html.markup import MAX_FULL_FAILURES, anchor, badge, e, message_pre, truncate
+from harness.report.html.markup import MAX_FULL_FAILURES, anchor, badge, e, message_pre, properties_html, truncate
 
 
 def _req_head(run: model.Run, rids: list[str]) -> str:
@@ -41,11 +41,11 @@ def failure_cards(run: model.Run, fails: list[analysis.Failure], problems: list[
         kind = analysis.worst(s for s in statuses.values() if s in analysis.FAILING)
         diff = analysis.difference_text(run, statuses) if len(statuses) > 1 else ""
         blocks = []
-        groups: dict[tuple[str, str, str], list[str]] = {}  # identical failures on several targets: shown once
+        groups: dict[tuple, list[str]] = {}  # identical failures on several targets: shown once
         for tname in f.failing_targets():
             r = f.results[tname]
-            groups.setdefault((r.status, r.message, r.output), []).append(tname)
-        for (status, message, output), tnames in groups.items():
+            groups.setdefault((r.status, r.message, r.output, tuple(sorted(r.properties.items()))), []).append(tname)
+        for (status, message, output, properties), tnames in groups.items():
             out_html = ""
             if not full:
                 message = "\n".join(message.splitlines()[:6])
@@ -55,7 +55,7 @@ def failure_cards(run: model.Run, fails: list[analysis.Failure], problems: list[
                 out_html = f'<details><summary>output ({n} line{"s" if n != 1 else ""})</summary><pre>{e(truncate(output))}</pre></details>'
             times = ", ".join(f"{f.results[t].duration_s:.3f} s" for t in tnames)
             blocks.append(f'<div class="ftarget"><b>{", ".join(e(t) for t in tnames)}</b> {badge(status)} '
-                          f'<span class="muted">{times}</span>'
+                          f'<span class="muted">{times}</span>{properties_html(dict(properties))}'
                           f'{message_pre(message) if message else ""}{out_html}</div>')
         out.append(f'<article class="fcard k-{e(kind)}" id="{anchor(f.test_id)}"><div class="fh">{badge(kind)} '
                    f'{_req_head(run, f.requirements)}</div><div class="fmeta">{_req_meta(run, f)}</div>'
@@ -96,7 +96,7 @@ def waiver_section(run: model.Run, record: dict[str, Any]) -> str:
         for f in xfails:
             for t, r in f.results.items():
                 if r.status == "xfail":
-                    rows.append(f'<tr><td><code>{e(f.test_id)}</code></td><td>{e(t)}</td>'
+                    rows.append(f'<tr><td><code>{e(f.test_id)}</code>{properties_html(r.properties)}</td><td>{e(t)}</td>'
                                 f'<td>{e(r.message.splitlines()[0] if r.message else "")}</td></tr>')
         parts.append(f'<h3>Expected failures ({len(rows)})</h3><table class="grid"><thead><tr><th>Test</th><th>Target</th>'
                      f'<th>Waiver</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')

@@ -1,11 +1,12 @@
 """The pieces every section of report.html is built from: escaping, status badges, long text cut
-to size, gtest messages with Expected/Actual marked, a failure's anchor."""
+to size, gtest messages with Expected/Actual marked, a test's recorded properties, a failure's anchor."""
 from __future__ import annotations
 
 import html
 import re
 from typing import Any
 
+from harness.report import analysis
 from harness.report.junit import clean
 
 PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5", "#9c6b4e", "#9498a0")
@@ -42,6 +43,11 @@ def message_pre(text: str) -> str:
         cls = "l-act" if _ACT.match(line) else "l-exp" if _EXP.match(line) else "l-loc" if _LOC.match(line) else ""
         lines.append(f'<span class="{cls}">{e(line)}</span>' if cls else e(line))
     return '<pre class="msg">' + "\n".join(lines) + "</pre>"
+
+
+def properties_html(properties: dict[str, str]) -> str:
+    """A result's short RecordProperty() values in words ("variant: raw system call"), as chips."""
+    return "".join(f' <span class="prop">{e(text)}</span>' for text in analysis.properties_texts(properties))
 
 
 def anchor(test_id: str) -> str:

@@ -6,7 +6,7 @@ from typing import Iterable
 
 from harness import model
 from harness.report import analysis
-from harness.report.html.markup import LABELS, anchor, badge, e
+from harness.report.html.markup import LABELS, anchor, badge, e, properties_html
 
 
 def _select(ident: str, label: str, options: Iterable[tuple[str, str]]) -> str:
@@ -79,6 +79,7 @@ def _detail(r: analysis.Row, targets: list[model.TargetRun]) -> str:
     src = f'<div class="muted">sources: {"; ".join(e(s) for s in r.sources)}</div>' if r.sources else ""
     rows = []
     for tid in r.tests:
+        shared = analysis.shared_properties(x for (t, i), x in by.items() if i == tid)
         cells = []
         for i, t in enumerate(targets):
             x = by.get((t.name, tid))
@@ -89,8 +90,10 @@ def _detail(r: analysis.Row, targets: list[model.TargetRun]) -> str:
                 cells.append(f'<td data-t="{i}" class="s-pass">pass</td>')
                 continue
             first = next((l for l in x.message.splitlines() if l.strip()), "")
-            cells.append(f'<td data-t="{i}">{badge(x.status)} <span class="muted">{e(first[:140])}</span></td>')
-        rows.append(f"<tr><td><code>{e(tid)}</code></td>{''.join(cells)}</tr>")
+            own = {k: v for k, v in x.properties.items() if k not in shared}
+            cells.append(f'<td data-t="{i}">{badge(x.status)} <span class="muted">{e(first[:140])}</span>'
+                         f'{properties_html(own)}</td>')
+        rows.append(f"<tr><td><code>{e(tid)}</code>{properties_html(shared)}</td>{''.join(cells)}</tr>")
     return f'{src}<table class="tests"><tbody>{"".join(rows)}</tbody></table>'
 
 

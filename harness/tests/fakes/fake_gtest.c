@@ -3,7 +3,8 @@
  * --shmconform_list (the suite's listing contract: one JSON object, no test run),
  * honours the negative part of --gtest_filter, and its behaviour comes from its name:
  *   *-fake      Fake.Passes, Fake.Fails, Fake.Skips (FAKE.REQ.ONE, FAKE.REQ.ONE, FAKE.REQ.TWO)
- *   *-params    Sizes/Fake.Param/0 and /1 (FAKE.REQ.P0, FAKE.REQ.P1), Fake.Untagged (no id)
+ *   *-params    Sizes/Fake.Param/0 and /1 (FAKE.REQ.P0, FAKE.REQ.P1; gtest property "variant"
+ *               libc and raw, the /1 that fails raw), Fake.Untagged (no id)
  *   *-listhang  Fake.Passes, but its --shmconform_list never returns
  *   *-hang      Fake.Before, Fake.Hangs (never returns), Fake.After
  *   *-crash     Fake.Before, Fake.Crashes (SIGSEGV), Fake.After
@@ -54,15 +55,20 @@ static int guarded(void) {
   return n > 0 && strstr(buf, "shmconform.fake_panic") != NULL;
 }
 
-/* One JSON test object; a parameterised "Sizes/Fake.Param/0" is suite "Sizes/Fake", name "Param/0". */
-static void record(const char *full, const char *result, const char *failure) {
+/* One JSON test object; a parameterised "Sizes/Fake.Param/0" is suite "Sizes/Fake", name "Param/0".
+ * Like gtest, it writes the test's RecordProperty() values as more keys: "requirements" (as the
+ * suite's REQUIREMENTS() does) and "variant" when the test has one. */
+static void record(const char *full, const char *reqs, const char *variant, const char *result, const char *failure) {
   if (!json) return;
   const char *dot = strchr(full, '.');
   fprintf(json,
           "%s{\"name\":\"%s\",\"status\":\"RUN\",\"result\":\"%s\",\"time\":\"0.001s\","
-          "\"classname\":\"%.*s\"%s%s%s}",
+          "\"classname\":\"%.*s\"%s%s%s",
           first_case ? "" : ",", dot + 1, result, (int)(dot - full), full,
           failure ? ",\"failures\":[{\"failure\":\"" : "", failure ? failure : "", failure ? "\",\"type\":\"\"}]" : "");
+  if (reqs[0]) fprintf(json, ",\"requirements\":\"%s\"", reqs);
+  if (variant) fprintf(json, ",\"variant\":\"%s\"", variant);
+  fprintf(json, "}");
   first_case = 0;
 }
 
@@ -78,8 +84,8 @@ static int write_file(const char *path, const char *text) {
 }
 static const char *binary_name;
 
-/* reqs: the test's requirement ids, comma-separated ("" for none). */
-static void run_test(const char *full, const char *reqs, int line, int (*body)(void)) {
+/* reqs: the test's requirement ids, comma-separated ("" for none); variant: its gtest property or NULL. */
+static void run_test(const char *full, const char *reqs, const char *variant, int line, int (*body)(void)) {
   if (excluded(full)) return;
   if (shm_listing) {
     printf("%s{\"name\":\"%s\",\"requirements\":[", first_case ? "" : ",", full);
@@ -103,13 +109,13 @@ static void run_test(const char *full, const char *reqs, int line, int (*body)(v
   int r = body();
   if (r == 0) {
     printf("[       OK ] %s (1 ms)\n", full);
-    record(full, "COMPLETED", NULL);
+    record(full, reqs, variant, "COMPLETED", NULL);
   } else if (r == 1) {
     printf("fake.c:1: Failure\nExpected: 1\n  Actual: 2\n[  FAILED  ] %s (1 ms)\n", full);
-    record(full, "COMPLETED", "Expected: 1\\n  Actual: 2");
+    record(full, reqs, variant, "COMPLETED", "Expected: 1\\n  Actual: 2");
   } else {
     printf("fake.c:1: Skipped\nno reason\n[  SKIPPED ] %s (0 ms)\n", full);
-    record(full, "SKIPPED", NULL);
+    record(full, reqs, variant, "SKIPPED", NULL);
   }
   fflush(stdout);
 }
@@ -166,7 +172,8 @@ static int taint_kernel(void) {
   return write_file(tainted, "512\n") ? 0 : 1;
 }
 
-#define RUN(full, reqs, body) run_test(full, reqs, __LINE__, body)
+#define RUN(full, reqs, body) run_test(full, reqs, NULL, __LINE__, body)
+#define RUN_VARIANT(full, reqs, variant, body) run_test(full, reqs, variant, __LINE__, body)
 
 int main(int argc, char **argv) {
   const char *me = strrchr(argv[0], '-');
@@ -206,8 +213,8 @@ int main(int argc, char **argv) {
     RUN("Fake.Fails", "FAKE.REQ.ONE", fail);
     RUN("Fake.Skips", "FAKE.REQ.TWO", skip);
   } else if (strcmp(me, "params") == 0) {
-    RUN("Sizes/Fake.Param/0", "FAKE.REQ.P0", pass);
-    RUN("Sizes/Fake.Param/1", "FAKE.REQ.P1", fail);
+    RUN_VARIANT("Sizes/Fake.Param/0", "FAKE.REQ.P0", "libc", pass);
+    RUN_VARIANT("Sizes/Fake.Param/1", "FAKE.REQ.P1", "raw", fail);
     RUN("Fake.Untagged", "", pass);
   } else if (strcmp(me, "listhang") == 0) {
     RUN("Fake.Passes", "FAKE.REQ.ONE", pass);
