@@ -118,7 +118,7 @@ TEST(KernelVersionTest, MissingFeatureFailsOnANewEnoughKernel) {
   ASSERT_EQ(r.results.size(), 1);
   EXPECT_TRUE(r.results.GetTestPartResult(0).fatally_failed());
   EXPECT_THAT(r.results.GetTestPartResult(0).message(),
-              HasSubstr("MAP_FIXED_NOREPLACE was added in Linux 4.17, but this kernel (6.1.0 "));
+              HasSubstr("MAP_FIXED_NOREPLACE was added in Linux 4.17, but this system (uname: 6.1.0 "));
   EXPECT_THAT(r.results.GetTestPartResult(0).message(), HasSubstr("lacks it: mmap ignores the flag"));
   EXPECT_FALSE(r.went_on);
 }

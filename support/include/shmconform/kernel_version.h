@@ -125,10 +125,12 @@ inline time_t WaitForClockSecondAfter(time_t stamp) {
 
 // A probe found `feature` missing (`evidence`: what the kernel said). Fails on
 // a kernel new enough to have it; skips on an older one, as the gate at the
-// start of the test already would have.
-#define FEATURE_MISSING(feature, evidence)                                                                     \
-  do {                                                                                                         \
-    SKIP_UNLESS_KERNEL_HAS(feature);                                                                           \
-    FAIL() << (feature).name << " was added in Linux " << (feature).major << "." << (feature).minor            \
-           << ", but this kernel (" << ::shmconform::RunningKernelReleaseText() << ") lacks it: " << evidence; \
+// start of the test already would have. The message does not blame the kernel
+// alone: under qemu-user or gVisor, uname's release is the emulator's claim.
+#define FEATURE_MISSING(feature, evidence)                                                          \
+  do {                                                                                              \
+    SKIP_UNLESS_KERNEL_HAS(feature);                                                                \
+    FAIL() << (feature).name << " was added in Linux " << (feature).major << "." << (feature).minor \
+           << ", but this system (uname: " << ::shmconform::RunningKernelReleaseText()              \
+           << "; the kernel or an emulator or sandbox in between) lacks it: " << evidence;          \
   } while (0)
