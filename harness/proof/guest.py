@@ -19,7 +19,7 @@ import time
 
 from harness import builds, gtest, kernels
 from harness.proof.declarations import Proof, ProofError, breaker_command
-from harness.proof.runner import Context, Suite, Verdict, _judge
+from harness.proof.runner import Context, Suite, Verdict, _judge, passed
 from harness.script import Invocation
 from harness.targets.base import Context as TargetContext
 from harness.targets.base import TargetError
@@ -49,13 +49,6 @@ def strace_files(strace: pathlib.Path = STRACE) -> dict[str, bytes]:
         if m:
             files[m.group(1)] = pathlib.Path(m.group(1)).resolve().read_bytes()
     return files
-
-
-def kernel_cached(target_spec: str) -> bool:
-    """Whether the target's kernel package is already downloaded (booting it needs no network)."""
-    from harness import cli  # noqa: PLC0415
-    pkg = target_spec.partition(":")[2]
-    return any((cli.cache_dir() / "debs").glob(f"{pkg}_*.deb"))
 
 
 @dataclasses.dataclass
@@ -133,7 +126,7 @@ def _verdict(proof: Proof, runs: list[_Run], stock: dict, results: pathlib.Path,
     notes = []
     for r in runs:
         base, why = stock[r.binary]
-        passing = [n for n in r.names if base and base.get(n) and base[n].status == "pass"]
+        passing = passed(r.names, base)
         if not passing:
             seen = "; ".join(f"{n}: {base[n].status} {base[n].message.strip()[:120]}" for n in r.names
                              if base and n in base)

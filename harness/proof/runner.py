@@ -103,7 +103,7 @@ class Suite:
         """Binary -> the requirement's tests that pass unbroken (only those can prove anything)."""
         out = {}
         for binary, names in self.tests.get(requirement, {}).items():
-            passing = [n for n in names if self.baseline[binary].get(n) and self.baseline[binary][n].status == "pass"]
+            passing = passed(names, self.baseline[binary])
             if passing:
                 out[binary] = passing
         return out
@@ -123,6 +123,12 @@ class Verdict:
     ok: bool
     detail: str
     skipped: bool = False  # not run (a uml: proof without --uml): neither proves nor fails
+
+
+def passed(names: list[str], cases: dict[str, gtest.Case] | None) -> list[str]:
+    """Those of `names` that passed in `cases` (a run's report; None when it gave none): only
+    a test that passes unbroken can prove anything."""
+    return [n for n in names if cases and (c := cases.get(n)) and c.status == "pass"]
 
 
 def _judge(proof: Proof, names: list[str], cases: dict[str, gtest.Case], binary: str) -> str | None:
@@ -148,7 +154,7 @@ def check_uml(ctx: Context, suite: Suite, proof: Proof) -> Verdict:
     notes = []
     for binary, names in suite.tests.get(proof.requirement, {}).items():
         stock, why = proof_uml.run(proof_uml.STOCK_KERNEL, suite.paths[binary], ":".join(names), ctx.work_dir)
-        passing = [n for n in names if stock and stock.get(n) and stock[n].status == "pass"]
+        passing = passed(names, stock)
         if not passing:
             notes.append(f"{binary}: no test passes on {proof_uml.STOCK_KERNEL} {why}".strip())
             continue
