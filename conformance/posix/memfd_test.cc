@@ -15,31 +15,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "memfd_probe.h"
 #include "shmconform/kernel_version.h"
 #include "shmconform/shmconform.h"
 
 namespace shmconform {
 namespace {
-
-// nullopt when memfd_create works.
-const std::optional<std::string>& WhyNoMemfd() {
-  static const std::optional<std::string> why = []() -> std::optional<std::string> {
-    const int fd = memfd_create("shmconform.probe", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-    if (fd >= 0) {
-      close(fd);
-      return std::nullopt;
-    }
-    return "memfd_create(MFD_ALLOW_SEALING) is not available here: " + DescribeErrno(errno);
-  }();
-  return why;
-}
-
-// Skipped before Linux 3.17; missing after it, a failure.
-#define SKIP_UNLESS_MEMFD()                                                                      \
-  do {                                                                                           \
-    SKIP_UNLESS_KERNEL_HAS(linux_feature::kMemfdCreate);                                         \
-    if (const auto& why = WhyNoMemfd(); why) FEATURE_MISSING(linux_feature::kMemfdCreate, *why); \
-  } while (0)
 
 SysResult<UniqueFd> Memfd(unsigned flags, off_t size = 0) {
   const int fd = memfd_create("shmconform", flags);

@@ -24,6 +24,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "memfd_probe.h"
 #include "posix_shm.h"
 #include "shmconform/kernel_version.h"
 #include "shmconform/raw_syscalls.h"
@@ -48,15 +49,6 @@ std::string Hex(unsigned long v) {
   return buf;
 }
 
-// memfd_create itself: skipped before Linux 3.17, missing after it a failure.
-#define REQUIRE_MEMFD()                                                                    \
-  do {                                                                                     \
-    SKIP_UNLESS_KERNEL_HAS(linux_feature::kMemfdCreate);                                   \
-    const int probe_fd_ = memfd_create("shmconform.probe", MFD_CLOEXEC);                   \
-    if (probe_fd_ < 0) FEATURE_MISSING(linux_feature::kMemfdCreate, DescribeErrno(errno)); \
-    close(probe_fd_);                                                                      \
-  } while (0)
-
 class MemfdUnknownBitsTest : public ::testing::TestWithParam<CallVariant> {
  protected:
   void SetUp() override { RecordProperty("variant", VariantName(GetParam())); }
@@ -67,7 +59,7 @@ class MemfdUnknownBitsTest : public ::testing::TestWithParam<CallVariant> {
 
 TEST_P(MemfdUnknownBitsTest, MemfdCreateRejectsEveryUnknownFlagBitWithEINVAL) {
   REQUIREMENTS("MEMFD.CREATE.UNKNOWN_FLAGS_EINVAL");
-  REQUIRE_MEMFD();
+  SKIP_UNLESS_MEMFD();
   for (int b = 5; b <= 31; ++b) {
     const unsigned bit = 1u << b;
     const int fd = MemfdCreate("shmconform.unknown", MFD_CLOEXEC | bit);
@@ -81,7 +73,7 @@ INSTANTIATE_TEST_SUITE_P(Variant, MemfdUnknownBitsTest, ::testing::Values(CallVa
 
 TEST(MemfdSealBitsTest, AddSealsRejectsEveryUnknownSealBitWithEINVAL) {
   REQUIREMENTS("MEMFD.SEAL.UNKNOWN_SEALS_EINVAL");
-  REQUIRE_MEMFD();
+  SKIP_UNLESS_MEMFD();
   const int fd = memfd_create("shmconform.seals", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   ASSERT_THAT(fd, SyscallSucceeds());
   UniqueFd owner(fd);
@@ -94,7 +86,7 @@ TEST(MemfdSealBitsTest, AddSealsRejectsEveryUnknownSealBitWithEINVAL) {
 
 TEST(MemfdSealBitsTest, NoexecSealMakesANonExecutableFileSealedAgainstExec) {
   REQUIREMENTS("MEMFD.CREATE.NOEXEC_SEAL");
-  REQUIRE_MEMFD();
+  SKIP_UNLESS_MEMFD();
   SKIP_UNLESS_KERNEL_HAS(linux_feature::kMfdNoexecSeal);
   const int fd = memfd_create("shmconform.noexec", MFD_CLOEXEC | MFD_NOEXEC_SEAL);
   if (fd < 0 && errno == EINVAL) FEATURE_MISSING(linux_feature::kMfdNoexecSeal, "memfd_create fails with EINVAL");
@@ -114,7 +106,7 @@ TEST(MemfdSealBitsTest, NoexecSealMakesANonExecutableFileSealedAgainstExec) {
 
 TEST(MemfdSealBitsTest, SealExecForbidsChangingTheExecuteBits) {
   REQUIREMENTS("MEMFD.SEAL.EXEC");
-  REQUIRE_MEMFD();
+  SKIP_UNLESS_MEMFD();
   SKIP_UNLESS_KERNEL_HAS(linux_feature::kSealExec);
   const int fd = memfd_create("shmconform.sealexec", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   ASSERT_THAT(fd, SyscallSucceeds());
